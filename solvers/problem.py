@@ -1,0 +1,213 @@
+"""The numeric problem every strategy solves: agents, options, eligible edges and side rows.
+
+Everything is a numpy array, validated once on construction and never changed afterwards, so a
+researcher can build a `Problem` by hand and hand it to any strategy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Level", "Problem", "SparseRows"]
+
+
+def _as_array(values: object, dtype: type) -> np.ndarray:
+    arr = np.ascontiguousarray(values, dtype=dtype)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True)
+class SparseRows:
+    """Rows in compressed form: row i holds `index[ptr[i]:ptr[i+1]]` with coefficients `coef`."""
+
+    ptr: np.ndarray
+    index: np.ndarray
+    coef: np.ndarray
+
+    @classmethod
+    def from_lists(
+        cls, rows: list[list[int]] | list[np.ndarray], coefs: list[list[int]] | None = None
+    ) -> SparseRows:
+        lengths = [len(r) for r in rows]
+        ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(lengths)
+        index = np.concatenate([np.asarray(r, dtype=np.int64) for r in rows]) if rows else []
+        if coefs is None:
+            coef = np.ones(int(ptr[-1]), dtype=np.int64)
+        else:
+            coef = np.concatenate([np.asarray(c, dtype=np.int64) for c in coefs]) if rows else []
+        return cls(ptr, index, coef)
+
+    @classmethod
+    def empty(cls) -> SparseRows:
+        return cls(np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ptr", _as_array(self.ptr, np.int64))
+        object.__setattr__(self, "index", _as_array(self.index, np.int64))
+        object.__setattr__(self, "coef", _as_array(self.coef, np.int64))
+        if self.ptr.ndim != 1 or len(self.ptr) < 1 or self.ptr[0] != 0:
+            raise ValueError("ptr must be a 1-d array starting at 0")
+        if np.any(np.diff(self.ptr) < 0) or self.ptr[-1] != len(self.index):
+            raise ValueError("ptr must be non-decreasing and end at len(index)")
+        if len(self.coef) != len(self.index):
+            raise ValueError("coef and index must have the same length")
+
+    def __len__(self) -> int:
+        return len(self.ptr) - 1
+
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.ptr[i], self.ptr[i + 1]
+        return self.index[lo:hi], self.coef[lo:hi]
+
+
+@dataclass(frozen=True)
+class Level:
+    """One lexicographic objective level: maximise `weights @ x + cover_weight * covered`.
+
+    `scale` turns the internal integer value into the reported one (spend is kept in fen, reported
+    in yuan: scale 100).
+    """
+
+    name: str
+    weights: np.ndarray
+    cover_weight: int = 0
+    scale: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", _as_array(self.weights, np.int64))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A constrained assignment problem over eligible (agent, option) edges.
+
+    - edges are sorted by agent; each agent takes at most one edge;
+    - `rows`: packing rows `sum(coef * x[edge]) <= rhs`, labelled in `row_labels`;
+    - `groups`: edge sets that hold 0 or at least `group_min` chosen edges (order classes);
+    - `covers`: edge sets; a cover is "covered" when one of its edges is chosen (park coverage);
+    - `priorities`: pairs (trigger edges, required agents): a trigger edge may be chosen only if
+      every required agent is placed (poor students first);
+    - `levels`: the lexicographic objective, first matters most.
+    """
+
+    n_agents: int
+    n_options: int
+    edge_agent: np.ndarray
+    edge_option: np.ndarray
+    levels: tuple[Level, ...]
+    rows: SparseRows = field(default_factory=SparseRows.empty)
+    rhs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    row_labels: tuple[str, ...] = ()
+    groups: SparseRows = field(default_factory=SparseRows.empty)
+    group_min: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    covers: SparseRows = field(default_factory=SparseRows.empty)
+    priority_triggers: SparseRows = field(default_factory=SparseRows.empty)
+    priority_agents: SparseRows = field(default_factory=SparseRows.empty)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "edge_agent", _as_array(self.edge_agent, np.int64))
+        object.__setattr__(self, "edge_option", _as_array(self.edge_option, np.int64))
+        object.__setattr__(self, "rhs", _as_array(self.rhs, np.int64))
+        object.__setattr__(self, "group_min", _as_array(self.group_min, np.int64))
+        object.__setattr__(self, "levels", tuple(self.levels))
+        object.__setattr__(self, "row_labels", tuple(self.row_labels))
+        self._validate()
+
+    def _validate(self) -> None:
+        m = len(self.edge_agent)
+        if len(self.edge_option) != m:
+            raise ValueError("edge_agent and edge_option must have the same length")
+        if m and (self.edge_agent.min() < 0 or self.edge_agent.max() >= self.n_agents):
+            raise ValueError("edge_agent out of range")
+        if m and (self.edge_option.min() < 0 or self.edge_option.max() >= self.n_options):
+            raise ValueError("edge_option out of range")
+        if m and np.any(np.diff(self.edge_agent) < 0):
+            raise ValueError("edges must be sorted by agent")
+        for name, rows in (
+            ("rows", self.rows),
+            ("groups", self.groups),
+            ("covers", self.covers),
+            ("priority_triggers", self.priority_triggers),
+        ):
+            if len(rows.index) and (rows.index.min() < 0 or rows.index.max() >= m):
+                raise ValueError(f"{name} refer to an edge out of range")
+        if len(self.priority_agents.index) and (
+            self.priority_agents.index.min() < 0
+            or self.priority_agents.index.max() >= self.n_agents
+        ):
+            raise ValueError("priority_agents refer to an agent out of range")
+        if len(self.rhs) != len(self.rows):
+            raise ValueError("rhs must have one entry per row")
+        if self.row_labels and len(self.row_labels) != len(self.rows):
+            raise ValueError("row_labels must have one entry per row")
+        if np.any(self.rhs < 0):
+            raise ValueError("rhs must be non-negative (the empty allocation is always feasible)")
+        if len(self.group_min) != len(self.groups):
+            raise ValueError("group_min must have one entry per group")
+        if len(self.priority_triggers) != len(self.priority_agents):
+            raise ValueError("priority_triggers and priority_agents must pair up")
+        for level in self.levels:
+            if len(level.weights) != m:
+                raise ValueError(f"level {level.name!r} needs one weight per edge")
+            if level.scale <= 0:
+                raise ValueError(f"level {level.name!r} needs a positive scale")
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edge_agent)
+
+    @property
+    def agent_ptr(self) -> np.ndarray:
+        """CSR pointer: the edges of agent a are `agent_ptr[a]:agent_ptr[a+1]`."""
+        return np.searchsorted(self.edge_agent, np.arange(self.n_agents + 1), side="left")
+
+    def level_values(self, chosen: np.ndarray) -> tuple[int, ...]:
+        """Internal integer value of every level for a list of chosen edge indices."""
+        x = self.indicator(chosen)
+        covered = self.covered(chosen)
+        return tuple(int(lv.weights @ x) + lv.cover_weight * covered for lv in self.levels)
+
+    def covered(self, chosen: np.ndarray) -> int:
+        x = self.indicator(chosen)
+        if not len(self.covers):
+            return 0
+        owner = np.repeat(np.arange(len(self.covers)), np.diff(self.covers.ptr))
+        hits = np.bincount(owner, weights=x[self.covers.index], minlength=len(self.covers))
+        return int(np.count_nonzero(hits > 0))
+
+    def violations(self, chosen: np.ndarray) -> list[str]:
+        """Every constraint of the problem the chosen edge indices break (empty when feasible)."""
+        x = self.indicator(chosen)
+        out: list[str] = []
+        per_agent = np.bincount(self.edge_agent, weights=x, minlength=self.n_agents)
+        for a in np.flatnonzero(per_agent > 1):
+            out.append(f"agent {a} holds {int(per_agent[a])} edges")
+        for i in range(len(self.rows)):
+            idx, coef = self.rows.row(i)
+            lhs = int(coef @ x[idx])
+            if lhs > self.rhs[i]:
+                label = self.row_labels[i] if self.row_labels else f"row {i}"
+                out.append(f"{label}: {lhs} > {int(self.rhs[i])}")
+        for g in range(len(self.groups)):
+            idx, _ = self.groups.row(g)
+            n = int(x[idx].sum())
+            if 0 < n < self.group_min[g]:
+                out.append(f"group {g}: {n} chosen, below its minimum {int(self.group_min[g])}")
+        for p in range(len(self.priority_triggers)):
+            trig, _ = self.priority_triggers.row(p)
+            if x[trig].any():
+                agents, _ = self.priority_agents.row(p)
+                missing = [int(a) for a in agents if per_agent[a] == 0]
+                if missing:
+                    out.append(f"priority {p}: triggered while agents {missing} are unplaced")
+        return out
+
+    def indicator(self, edges: np.ndarray) -> np.ndarray:
+        """0/1 vector over all edges from a list of chosen edge indices."""
+        x = np.zeros(self.n_edges, dtype=np.int64)
+        x[np.asarray(edges, dtype=np.int64)] = 1
+        return x

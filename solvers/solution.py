@@ -1,0 +1,52 @@
+"""What every strategy returns: the chosen edges, with status, level values, bound and gap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Solution", "Status", "relative_gap"]
+
+
+class Status:
+    """Solve status names, shared by every strategy."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    UNKNOWN = "unknown"
+
+
+def relative_gap(value: float, bound: float) -> float:
+    """Gap of a maximisation between the best value found and a bound, as a fraction."""
+    if bound <= value:
+        return 0.0
+    return float((bound - value) / max(1.0, abs(bound)))
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A strategy's answer over a `Problem`.
+
+    `objective` holds the internal integer value of each level reached (in level order);
+    `proven` is how many leading levels are proven optimal; `bound` and `gap` refer to the first
+    level not proven (or the last level when all are).
+    """
+
+    strategy: str
+    edges: np.ndarray
+    status: str
+    objective: tuple[int, ...]
+    proven: int
+    bound: float
+    gap: float
+    runtime_s: float
+    seed: int = 0
+    log: str = ""
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        edges = np.ascontiguousarray(np.sort(np.asarray(self.edges, dtype=np.int64)))
+        edges.setflags(write=False)
+        object.__setattr__(self, "edges", edges)
