@@ -1,0 +1,198 @@
+"""The `matcher` command line (DESIGN §7): generate, validate, solve, policies, strategies.
+
+Exit codes: 0 success; 1 the season or policy is invalid (every problem printed, by file, row and
+column, and nothing written); 2 bad command-line usage; 3 the audit rejected a result (a bug).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from matcher.errors import SeasonError
+from matcher.season import validate_season
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Allocation engine for industry–education integration (产教融合) placements.\n\n"
+         "Example: matcher generate --scale sample --out seasons/demo && "
+         "matcher solve seasons/demo --out results/demo",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_INVALID = 1
+EXIT_AUDIT = 3
+
+
+def _print_issues(issues, limit: int = 200) -> None:
+    for issue in issues[:limit]:
+        style = "red" if issue.is_error else "yellow"
+        err_console.print(str(issue), style=style, markup=False, highlight=False)
+    if len(issues) > limit:
+        err_console.print(f"... and {len(issues) - limit} more", style="red")
+
+
+@app.command()
+def validate(season: Path = typer.Argument(..., help="Season folder")) -> None:
+    """Check a season folder and print every problem found, by file, row and column."""
+    issues = validate_season(season)
+    _print_issues(issues)
+    errors = [i for i in issues if i.is_error]
+    warnings = len(issues) - len(errors)
+    if errors:
+        err_console.print(f"{len(errors)} error(s), {warnings} warning(s): the season is invalid",
+                          style="bold red")
+        raise typer.Exit(EXIT_INVALID)
+    console.print(f"season is valid ({warnings} warning(s))", style="green")
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(..., "--out", help="Folder to create"),
+    scale: str = typer.Option("sample", help="sample (~300 students), city or province"),
+    seed: int = typer.Option(1, help="Random seed: the same seed gives the same season"),
+    students: int | None = typer.Option(None, help="Override the number of students"),
+    policy: str = typer.Option("chenzhou-2018", help="Policy preset the season points to"),
+) -> None:
+    """Write a synthetic season folder (seeded, with realistic skew)."""
+    from matcher.generate import SCALES, generate as make, write_season
+
+    if scale not in SCALES:
+        err_console.print(f"unknown scale {scale!r}; known: {', '.join(SCALES)}", style="red")
+        raise typer.Exit(2)
+    try:
+        path = write_season(make(scale, seed, students=students, policy=policy), out)
+    except FileExistsError as exc:
+        err_console.print(str(exc), style="red")
+        raise typer.Exit(EXIT_INVALID) from None
+    console.print(f"wrote season {path}")
+
+
+@app.command()
+def solve(
+    season: Path = typer.Argument(..., help="Season folder"),
+    strategy: str = typer.Option("cpsat", help="Strategy name (see `matcher strategies`)"),
+    time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the whole solve"),
+    seed: int = typer.Option(0, help="Solver seed"),
+    out: Path | None = typer.Option(None, "--out", help="Result folder to write"),
+    report: str | None = typer.Option(None, "--report", help="Also write a report: xlsx"),
+    policy: str | None = typer.Option(None, help="Policy preset or file instead of the season's"),
+    json_out: bool = typer.Option(False, "--json", help="Print metrics.json instead of tables"),
+    log: bool = typer.Option(False, "--log", help="Stream the solver's log"),
+) -> None:
+    """Solve a season and print the summary; write the result folder with --out."""
+    from matcher.api import solve as run
+    from matcher.results import write_result
+    from solvers.registry import strategies
+
+    if strategy not in strategies():
+        err_console.print(f"unknown strategy {strategy!r}; known: {', '.join(strategies())}",
+                          style="red")
+        raise typer.Exit(2)
+    if report not in (None, "xlsx"):
+        err_console.print(f"unknown report format {report!r}; known: xlsx", style="red")
+        raise typer.Exit(2)
+    try:
+        with console.status(f"solving {season} with {strategy} (limit {time_limit:g} s)",
+                            spinner="dots") if not json_out else _null():
+            alloc = run(season, policy=policy, strategy=strategy, time_limit=time_limit,
+                        seed=seed, log=(lambda line: err_console.print(line, markup=False))
+                        if log else None)
+    except SeasonError as exc:
+        _print_issues(exc.issues)
+        err_console.print(f"{len(exc.errors)} error(s): the season is invalid; nothing solved",
+                          style="bold red")
+        raise typer.Exit(EXIT_INVALID) from None
+    if out is not None:
+        write_result(alloc, out)
+        if report == "xlsx":
+            from matcher.report import write_workbook
+
+            write_workbook(alloc, out / "report.xlsx")
+    if json_out:
+        sys.stdout.write(json.dumps(alloc.metrics, ensure_ascii=False, indent=2) + "\n")
+    else:
+        print_summary(alloc, out)
+    if not alloc.audit.ok:
+        _print_issues([])
+        for v in alloc.audit.violations[:20]:
+            err_console.print(f"audit: {v}", style="bold red")
+        raise typer.Exit(EXIT_AUDIT)
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def print_summary(alloc, out: Path | None = None) -> None:
+    """The summary a coordinator reads first: placed, local, spend per fund, status and gap."""
+    m = alloc.metrics
+    n = m["students"]
+    t = Table(title=f"Allocation ({m['strategy']}, {m['status']})", show_header=False)
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    pct = (lambda k: f"{m[k]} / {n} ({100 * m[k] / n:.1f} %)") if n else (lambda k: str(m[k]))
+    t.add_row("placed 已安置", pct("placed"))
+    t.add_row("local 本地", pct("local"))
+    t.add_row("in park 园区内", pct("in_park"))
+    t.add_row("poor placed 建档立卡", str(m["poor_placed"]))
+    t.add_row("spend 补贴总额 (yuan)", f"{m['spend']:,}")
+    t.add_row("status", f"{m['status']}, gap {100 * m['gap']:.3f} %, "
+                        f"{m['levels_proven']}/{len(m['objective'])} levels proven")
+    t.add_row("runtime", f"{m['runtime_s']:.2f} s")
+    t.add_row("audit", "passed" if m["audit_ok"] else "FAILED")
+    console.print(t)
+    f = Table(title="Spend per fund 各资金支出")
+    f.add_column("fund")
+    f.add_column("spend", justify="right")
+    f.add_column("budget", justify="right")
+    f.add_column("use", justify="right")
+    for fund, spend in m["spend_by_fund"].items():
+        budget = m["budget_by_fund"].get(fund)
+        use = f"{100 * spend / budget:.1f} %" if budget else "-"
+        f.add_row(fund, f"{spend:,}", "no budget" if budget is None else f"{budget:,}", use)
+    console.print(f)
+    o = Table(title="Objective by level 各目标层")
+    o.add_column("level")
+    o.add_column("value", justify="right")
+    for term, val in m["objective"].items():
+        o.add_row(term, f"{val:,}" if isinstance(val, (int, float)) else str(val))
+    console.print(o)
+    if out is not None:
+        console.print(f"result written to {out}/")
+
+
+@app.command()
+def policies() -> None:
+    """List the bundled policy presets."""
+    from matcher.policy import load_policy, preset_names
+
+    for name in preset_names():
+        pol, _ = load_policy(name)
+        if pol is not None:
+            console.print(f"{name:16} {pol.source}  levels: {', '.join(pol.levels)}  "
+                          f"rules: {len(pol.subsidies)}", markup=False)
+
+
+@app.command("strategies")
+def list_strategies() -> None:
+    """List the registered strategies."""
+    from solvers.registry import strategies
+
+    for name in strategies():
+        console.print(name)
+
+
+if __name__ == "__main__":
+    app()
