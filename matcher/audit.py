@@ -403,6 +403,9 @@ def blocking_pairs(v: _SeasonView, ranking: _SlotRanking, placements: list[Place
     return out
 
 
+REASON_ORDER = ["budget", "min_size", "poor_first", "enterprise_cap", "same_post_cap", "capacity"]
+
+
 def _unplaced(v: _SeasonView, ranking: _SlotRanking, placements: list[Placement], usage,
               spend_by_fund, placed_ids: set[str]) -> pd.DataFrame:
     """A reason for every student not placed: what would break if they were added."""
@@ -433,12 +436,12 @@ def _unplaced(v: _SeasonView, ranking: _SlotRanking, placements: list[Placement]
             rows.append({"student_id": sid, "reason": "not_chosen: an eligible option was open; "
                          "the objective or the time limit left it unused"})
             continue
-        order = ["capacity", "enterprise_cap", "same_post_cap", "budget", "min_size",
-                 "poor_first"]
-        code = max(found, key=lambda c: (len(found[c]), -order.index(c)))
-        details = list(dict.fromkeys(found[code]))
-        rows.append({"student_id": sid, "reason": f"{code}: " + "; ".join(details[:3])
-                     + (f"; and {len(details) - 3} more" if len(details) > 3 else "")})
+        parts = []
+        for code in sorted(found, key=lambda c: (-len(found[c]), REASON_ORDER.index(c))):
+            details = list(dict.fromkeys(found[code]))
+            more = f" and {len(details) - 3} more" if len(details) > 3 else ""
+            parts.append(f"{code}: " + ", ".join(details[:3]) + more)
+        rows.append({"student_id": sid, "reason": "; ".join(parts)})
     return pd.DataFrame(rows, columns=["student_id", "reason"])
 
 
