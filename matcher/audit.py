@@ -395,7 +395,7 @@ def blocking_pairs(v: _SeasonView, ranking: _SlotRanking, placements: list[Place
         if cur is not None and not lst:
             continue  # indifferent between slots: placed is as good as it gets
         for tid in v.candidates(sid):
-            if cur is not None and (cur.slot_id == tid or lst[tid] >= lst[cur.slot_id]):
+            if cur is not None and (cur.slot_id == tid or lst[tid] >= lst.get(cur.slot_id, 1 << 30)):
                 continue
             w = worst[tid]
             if free[tid] or (w is not None and ranking.key(tid, sid) < w):
