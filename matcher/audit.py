@@ -395,7 +395,8 @@ def blocking_pairs(v: _SeasonView, ranking: _SlotRanking, placements: list[Place
         if cur is not None and not lst:
             continue  # indifferent between slots: placed is as good as it gets
         for tid in v.candidates(sid):
-            if cur is not None and (cur.slot_id == tid or lst[tid] >= lst.get(cur.slot_id, 1 << 30)):
+            if cur is not None and (cur.slot_id == tid
+                                    or lst[tid] >= lst.get(cur.slot_id, NOT_LISTED)):
                 continue
             w = worst[tid]
             if free[tid] or (w is not None and ranking.key(tid, sid) < w):
@@ -403,6 +404,7 @@ def blocking_pairs(v: _SeasonView, ranking: _SlotRanking, placements: list[Place
     return out
 
 
+NOT_LISTED = 1 << 30  # rank of a slot missing from a list (an ineligible placement)
 REASON_ORDER = ["budget", "min_size", "poor_first", "enterprise_cap", "same_post_cap", "capacity"]
 
 
@@ -478,9 +480,9 @@ def _blockers(v: _SeasonView, ranking: _SlotRanking, p: Placement, usage, ent_co
         if amt and rule.fund in v.budgets and spend_by_fund.get(rule.fund, 0) + amt > v.budgets[
                 rule.fund]:
             out.append(("budget", f"fund {rule.fund} cannot pay {_money(amt)} more"))
-    if slot["kind"] in pol.poor_first and not v.students[p.student_id]["poor"]:
-        if p.slot_id not in waiting:
-            waiting[p.slot_id] = bool(v.poor_waiting(p.slot_id, placed_ids))
-    if waiting.get(p.slot_id) and not v.students[p.student_id]["poor"]:
+    not_poor = not v.students[p.student_id]["poor"]
+    if slot["kind"] in pol.poor_first and not_poor and p.slot_id not in waiting:
+        waiting[p.slot_id] = bool(v.poor_waiting(p.slot_id, placed_ids))
+    if not_poor and waiting.get(p.slot_id):
         out.append(("poor_first", f"{p.slot_id} goes to eligible poor students first"))
     return out

@@ -62,7 +62,8 @@ def generate(
     policy: str = typer.Option("chenzhou-2018", help="Policy preset the season points to"),
 ) -> None:
     """Write a synthetic season folder (seeded, with realistic skew)."""
-    from matcher.generate import SCALES, generate as make, write_season
+    from matcher.generate import SCALES, write_season
+    from matcher.generate import generate as make
 
     if scale not in SCALES:
         err_console.print(f"unknown scale {scale!r}; known: {', '.join(SCALES)}", style="red")
