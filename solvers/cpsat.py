@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from ortools.sat.python import cp_model
 
+from solvers.lp import lp_bound, round_down
 from solvers.problem import Level, Problem
 from solvers.registry import register
 from solvers.solution import Solution, Status, relative_gap
@@ -113,6 +114,24 @@ class _Model:
         return int(w[w > 0].sum()) + max(level.cover_weight, 0) * len(self.cover_vars)
 
 
+def _tighten(built: _Model, expr: cp_model.LinearExpr, relax, incumbent: int | None) -> int:
+    """Cap the level at its LP bound and fix to 0 the edges that cannot reach the incumbent.
+
+    An edge at 0 in the LP with reduced cost r can only be in allocations worth at most
+    bound - |r|; when that is below the incumbent's value, every such allocation is strictly
+    worse than the level's optimum, so the edge can be dropped for this and every later level.
+    """
+    tol = 1e-6 * max(1.0, abs(relax.value)) + 1e-6
+    built.model.add(expr <= int(np.floor(relax.value + tol)))
+    if incumbent is None:
+        return 0
+    worst = relax.value - np.abs(relax.reduced_cost)
+    drop = np.flatnonzero((relax.x < 1e-6) & (worst < incumbent - 0.5 - tol))
+    for e in drop:
+        built.model.add(built.x[e] == 0)
+    return len(drop)
+
+
 def build_model(problem: Problem) -> cp_model.CpModel:
     """The CP-SAT model of `problem` without an objective (for inspection and export)."""
     return _Model(problem).model
@@ -127,8 +146,16 @@ def solve_cpsat(
     hint: np.ndarray | None = None,
     log: bool | Callable[[str], None] | None = None,
     workers: int = DEFAULT_WORKERS,
+    lp: bool = True,
+    params: dict | None = None,
 ) -> Solution:
-    """Solve `problem` lexicographically with CP-SAT within `time_limit` seconds in all."""
+    """Solve `problem` lexicographically with CP-SAT within `time_limit` seconds in all.
+
+    With `lp` (the default) each level first gets its LP relaxation from HiGHS: the LP value
+    caps the level's objective (CP-SAT then proves optimality as soon as it meets it), the
+    rounded LP point is the first hint, and edges whose reduced cost shows they cannot reach the
+    hint's value are fixed to 0 (reduced-cost fixing).
+    """
     start = time.perf_counter()
     deadline = start + time_limit
     built = _Model(problem)
@@ -144,13 +171,23 @@ def solve_cpsat(
     proven = 0
     bound = 0.0
     stopped_status = Status.OPTIMAL
-    for level in problem.levels:
+    fixed_values: list[int] = []
+    n_fixed = 0
+    for k, level in enumerate(problem.levels):
         expr = built.expr(level)
         remaining = deadline - time.perf_counter()
         if remaining <= 0.01:
             stopped_status = Status.FEASIBLE
             bound = float(built.trivial_bound(level))
             break
+        relax = lp_bound(problem, k, fixed_values, time_limit=remaining / 3) if lp else None
+        if relax is not None:
+            if k == 0 and not len(best):
+                best = round_down(problem, relax.x)
+            n_fixed += _tighten(built, expr, relax, problem.level_values(best)[k]
+                                if len(best) else None)
+            on_log(f"level {level.name}: LP bound {relax.value:.6g}, {n_fixed} edges fixed to 0")
+        remaining = deadline - time.perf_counter()
         built.model.maximize(expr)
         built.model.clear_hints()
         hinted = problem.indicator(best) if len(best) else None
@@ -162,6 +199,8 @@ def solve_cpsat(
         prm.max_time_in_seconds = remaining
         prm.random_seed = seed
         prm.num_workers = workers
+        for key, val in (params or {}).items():
+            setattr(prm, key, val)
         if log:
             prm.log_search_progress = True
             solver.log_callback = on_log
@@ -176,6 +215,7 @@ def solve_cpsat(
             bound = float(built.trivial_bound(level))
         if status == cp_model.OPTIMAL:
             built.model.add(expr >= value)
+            fixed_values.append(value)
             proven += 1
             bound = float(value)
             continue
@@ -201,5 +241,5 @@ def solve_cpsat(
         runtime_s=time.perf_counter() - start,
         seed=seed,
         log="\n".join(lines),
-        info={"workers": workers},
+        info={"workers": workers, "lp_fixed_edges": n_fixed},
     )
