@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from ortools.sat.python import cp_model
 
+from solvers.highs import solve_level
 from solvers.lp import lp_bound, round_down
 from solvers.problem import Level, Problem
 from solvers.registry import register
@@ -22,6 +23,7 @@ from solvers.solution import Solution, Status, relative_gap
 __all__ = ["build_model", "solve_cpsat"]
 
 DEFAULT_WORKERS = 8
+MIN_CPSAT_SHARE = 2.0  # seconds CP-SAT gets at least on a level before HiGHS is asked
 
 
 class _Model:
@@ -147,6 +149,7 @@ def solve_cpsat(
     log: bool | Callable[[str], None] | None = None,
     workers: int = DEFAULT_WORKERS,
     lp: bool = True,
+    prove_with_mip: bool = True,
     params: dict | None = None,
 ) -> Solution:
     """Solve `problem` lexicographically with CP-SAT within `time_limit` seconds in all.
@@ -154,7 +157,9 @@ def solve_cpsat(
     With `lp` (the default) each level first gets its LP relaxation from HiGHS: the LP value
     caps the level's objective (CP-SAT then proves optimality as soon as it meets it), the
     rounded LP point is the first hint, and edges whose reduced cost shows they cannot reach the
-    hint's value are fixed to 0 (reduced-cost fixing).
+    hint's value are fixed to 0 (reduced-cost fixing). With `prove_with_mip` a level CP-SAT
+    has not closed within its share of the time goes to HiGHS, started from CP-SAT's best
+    allocation, to prove or improve it.
     """
     start = time.perf_counter()
     deadline = start + time_limit
@@ -188,6 +193,9 @@ def solve_cpsat(
                                 if len(best) else None)
             on_log(f"level {level.name}: LP bound {relax.value:.6g}, {n_fixed} edges fixed to 0")
         remaining = deadline - time.perf_counter()
+        levels_left = len(problem.levels) - k
+        share = remaining if not prove_with_mip else min(
+            remaining, max(MIN_CPSAT_SHARE, remaining / (3 * levels_left)))
         built.model.maximize(expr)
         built.model.clear_hints()
         hinted = problem.indicator(best) if len(best) else None
@@ -196,13 +204,14 @@ def solve_cpsat(
                 built.model.add_hint(built.x[e], int(v))
         solver = cp_model.CpSolver()
         prm = solver.parameters
-        prm.max_time_in_seconds = remaining
+        prm.max_time_in_seconds = share
         prm.random_seed = seed
         prm.num_workers = workers
         for key, val in (params or {}).items():
             setattr(prm, key, val)
         if log:
             prm.log_search_progress = True
+            prm.log_to_stdout = False
             solver.log_callback = on_log
         status = solver.solve(built.model)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -213,14 +222,28 @@ def solve_cpsat(
             bound = float(solver.best_objective_bound)
         else:  # UNKNOWN: time ran out before a first solution of this level
             bound = float(built.trivial_bound(level))
+            value = problem.level_values(best)[k]  # the earlier level's answer still holds
+        if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
+            raise RuntimeError(f"CP-SAT reports {solver.status_name(status)}: the model is broken")
+        if status != cp_model.OPTIMAL and prove_with_mip:
+            remaining = deadline - time.perf_counter()
+            if remaining > 0.5:
+                res = solve_level(problem, k, fixed_values, best, remaining, seed)
+                on_log(f"level {level.name}: HiGHS value {res.value}, bound {res.bound:.6g}, "
+                       f"proven {res.optimal}")
+                if res.value is not None and res.value > value:
+                    best, value = res.edges, res.value
+                bound = min(bound, res.bound)
+                if res.optimal:
+                    status = cp_model.OPTIMAL
+        if relax is not None:
+            bound = min(bound, float(np.floor(relax.value + 1e-6 * max(1.0, abs(relax.value)))))
         if status == cp_model.OPTIMAL:
             built.model.add(expr >= value)
             fixed_values.append(value)
             proven += 1
             bound = float(value)
             continue
-        if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
-            raise RuntimeError(f"CP-SAT reports {solver.status_name(status)}: the model is broken")
         stopped_status = Status.FEASIBLE
         break
     if proven == 0 and len(best) and hint is not None and problem.violations(best):

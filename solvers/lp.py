@@ -48,6 +48,7 @@ def lp_bound(problem: Problem, level: int, fixed: list[int], time_limit: float =
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.1, float(time_limit)))
+    h.setOptionValue("simplex_strategy", 4)  # primal: x = 0 is feasible; 5x faster here than dual
     inf = highspy.kHighsInf
     lv = problem.levels[level]
     cost = np.zeros(n + n_cover)
@@ -89,53 +90,12 @@ def lp_bound(problem: Problem, level: int, fixed: list[int], time_limit: float =
 
 
 def round_down(problem: Problem, x: np.ndarray) -> np.ndarray:
-    """A feasible allocation from a fractional point: keep edges at (nearly) 1, then add edges
-    greedily by LP value while every row, group and priority stays satisfied."""
-    chosen = np.flatnonzero(x > 1 - 1e-6)
-    order = np.argsort(-x, kind="stable")
-    order = order[(x[order] > 1e-6) & (x[order] <= 1 - 1e-6)]
-    return repair(problem, chosen, order)
-
-
-def repair(problem: Problem, chosen: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """Make `chosen` feasible (dropping what breaks a rule) and add `candidates` in order when
-    they fit. Works on the packing rows directly; groups and priorities are settled after."""
-    n = problem.n_edges
-    rows = problem.rows
-    row_of = _edge_rows(problem)
-    load = np.zeros(len(rows), dtype=np.int64)
-    taken_agent = np.zeros(problem.n_agents, dtype=bool)
-    keep = np.zeros(n, dtype=bool)
-
-    def try_add(e: int) -> bool:
-        a = problem.edge_agent[e]
-        if taken_agent[a]:
-            return False
-        rr, cc = row_of[e]
-        if np.any(load[rr] + cc > problem.rhs[rr]):
-            return False
-        load[rr] += cc
-        taken_agent[a] = True
-        keep[e] = True
-        return True
-
-    for e in chosen:
-        try_add(int(e))
-    for e in candidates:
-        try_add(int(e))
+    """A feasible allocation from a fractional point: the edges at 1 (every packing row has
+    non-negative coefficients, so any subset of a feasible point stays within its rows), minus
+    what an order-class minimum or a priority pair then forbids."""
+    keep = x > 1 - 1e-6
     _settle_groups_and_priorities(problem, keep)
     return np.flatnonzero(keep)
-
-
-def _edge_rows(problem: Problem) -> list[tuple[np.ndarray, np.ndarray]]:
-    rows = problem.rows
-    owner = np.repeat(np.arange(len(rows)), np.diff(rows.ptr))
-    order = np.argsort(rows.index, kind="stable")
-    e_sorted = rows.index[order]
-    bounds = np.searchsorted(e_sorted, np.arange(problem.n_edges + 1))
-    r_sorted, c_sorted = owner[order], rows.coef[order]
-    return [(r_sorted[bounds[e]:bounds[e + 1]], c_sorted[bounds[e]:bounds[e + 1]])
-            for e in range(problem.n_edges)]
 
 
 def _settle_groups_and_priorities(problem: Problem, keep: np.ndarray) -> None:
