@@ -124,6 +124,8 @@ class _MipModel:
     def run(self, k: int, time_limit: float, seed: int, start: np.ndarray | None
             ) -> LevelResult:
         h = self.h
+        if self.ncol == 0:  # nothing to choose: the empty allocation is optimal
+            return LevelResult(np.zeros(0, dtype=np.int64), 0, 0.0, True)
         self.set_objective(k)
         h.setOptionValue("time_limit", max(0.05, float(time_limit)))
         h.setOptionValue("random_seed", int(seed))

@@ -45,6 +45,8 @@ def lp_bound(problem: Problem, level: int, fixed: list[int], time_limit: float =
     n = problem.n_edges
     covers = problem.covers
     n_cover = len(covers)
+    if n + n_cover == 0:
+        return LPBound(0.0, np.zeros(0), np.zeros(0), True)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.1, float(time_limit)))

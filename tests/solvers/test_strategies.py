@@ -1,0 +1,149 @@
+"""The numeric core on Problems built by hand: validation, answers worked out by hand, time
+limits, hints, and the exact strategies agreeing with each other on random Problems."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solvers import Level, Problem, SparseRows, Status, solve, strategies
+from solvers.lp import lp_bound, round_down
+
+EXACT = ["cpsat", "mip"]
+
+
+def small() -> Problem:
+    """3 agents, 2 options of capacity 1; agent 1 can take either; option 1 is 'local'."""
+    ea, eo = [0, 1, 1, 2], [0, 0, 1, 1]
+    return Problem(3, 2, ea, eo, levels=[Level("placed", np.ones(4)), Level("local", [0, 0, 1,
+                                                                                      1])],
+                   rows=SparseRows.from_lists([[0, 1], [2, 3]]), rhs=[1, 1],
+                   row_labels=["cap 0", "cap 1"])
+
+
+def test_registry_lists_strategies() -> None:
+    assert {"cpsat", "mip"} <= set(strategies())
+    with pytest.raises(KeyError, match="unknown strategy 'nope'"):
+        solve(small(), "nope")
+
+
+@pytest.mark.parametrize("bad", [
+    dict(edge_agent=[1, 0, 1, 2]),  # not sorted by agent
+    dict(edge_option=[0, 0, 1, 5]),  # option out of range
+    dict(rhs=[1, -1]),  # negative right-hand side
+    dict(rhs=[1]),  # one rhs per row
+])
+def test_problem_rejects_inconsistent_arrays(bad: dict) -> None:
+    base = dict(n_agents=3, n_options=2, edge_agent=[0, 1, 1, 2], edge_option=[0, 0, 1, 1],
+                levels=[Level("placed", np.ones(4))],
+                rows=SparseRows.from_lists([[0, 1], [2, 3]]), rhs=[1, 1])
+    with pytest.raises(ValueError):
+        Problem(**{**base, **bad})
+
+
+def test_problem_is_immutable() -> None:
+    p = small()
+    with pytest.raises(ValueError):
+        p.edge_agent[0] = 2
+
+
+@pytest.mark.parametrize("strategy", EXACT)
+def test_hand_worked_answer(strategy: str) -> None:
+    # placed 2 is the best possible (2 options of capacity 1); among those, local 1 at most
+    # (option 1 holds one agent).
+    sol = solve(small(), strategy, time_limit=10)
+    assert sol.status == Status.OPTIMAL
+    assert sol.objective == (2, 1)
+    assert sol.proven == 2 and sol.gap == 0
+    assert not small().violations(sol.edges)
+
+
+@pytest.mark.parametrize("strategy", EXACT)
+def test_groups_covers_and_priorities(strategy: str) -> None:
+    # Agents 0..2 can join option 0 (a group of min size 3) or option 1 (capacity 1).
+    # Agent 2 is "poor": agents 0 and 1 may take option 1 only once agent 2 is placed.
+    ea = [0, 0, 1, 1, 2, 2]
+    eo = [0, 1, 0, 1, 0, 1]
+    p = Problem(3, 2, ea, eo, levels=[Level("placed", np.ones(6))],
+                rows=SparseRows.from_lists([[1, 3, 5]]), rhs=[1],
+                groups=SparseRows.from_lists([[0, 2, 4]]), group_min=[3],
+                priority_triggers=SparseRows.from_lists([[1, 3]]),
+                priority_agents=SparseRows.from_lists([[2]]))
+    sol = solve(p, strategy, time_limit=10)
+    assert sol.objective == (3,)  # everyone in the group of 3
+    assert not p.violations(sol.edges)
+    assert p.violations(np.array([0, 2]))  # a group of 2 breaks the minimum
+    assert p.violations(np.array([1]))  # agent 0 on option 1 while agent 2 is unplaced
+    covered = Problem(3, 2, ea, eo, levels=[Level("cover", np.zeros(6), cover_weight=1),
+                                            Level("placed", np.ones(6))],
+                      rows=SparseRows.from_lists([[1, 3, 5]]), rhs=[1],
+                      covers=SparseRows.from_lists([[1, 3, 5], [0, 2, 4]]))
+    sol = solve(covered, strategy, time_limit=10)
+    assert sol.objective == (2, 3)
+
+
+@pytest.mark.parametrize("strategy", EXACT)
+def test_infeasible_hint_is_never_returned(strategy: str) -> None:
+    p = small()
+    sol = solve(p, strategy, time_limit=10, hint=np.array([0, 1]))  # both on option 0
+    assert not p.violations(sol.edges)
+    assert sol.objective == (2, 1)
+
+
+def random_problem(draw: st.DrawFn) -> Problem:
+    n_agents = draw(st.integers(1, 8))
+    n_opt = draw(st.integers(1, 5))
+    ea, eo = [], []
+    for a in range(n_agents):
+        for o in sorted(draw(st.sets(st.integers(0, n_opt - 1), max_size=n_opt))):
+            ea.append(a)
+            eo.append(o)
+    m = len(ea)
+    cost = [draw(st.sampled_from([0, 0, 100, 250])) for _ in range(m)]
+    rows = [[e for e in range(m) if eo[e] == o] for o in range(n_opt)]
+    rhs = [draw(st.integers(0, 3)) for _ in range(n_opt)]
+    rows.append(list(range(m)))
+    rhs.append(draw(st.integers(0, 600)))
+    coefs = [[1] * len(r) for r in rows[:-1]] + [cost]
+    levels = [Level("placed", np.ones(m)), Level("local", [draw(st.integers(0, 1))
+                                                            for _ in range(m)]),
+              Level("-spend", -np.asarray(cost, dtype=np.int64), scale=100)]
+    return Problem(n_agents, n_opt, ea, eo, levels=levels,
+                   rows=SparseRows.from_lists(rows, coefs), rhs=rhs)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_exact_strategies_agree_and_lp_bounds(data: st.DataObject) -> None:
+    p = data.draw(st.composite(random_problem)())
+    answers = {s: solve(p, s, time_limit=10) for s in EXACT}
+    for s, sol in answers.items():
+        assert sol.status == Status.OPTIMAL, s
+        assert not p.violations(sol.edges), s
+    assert answers["cpsat"].objective == answers["mip"].objective
+    relax = lp_bound(p, 0, [])
+    assert relax is not None and relax.value >= answers["cpsat"].objective[0] - 1e-6
+    first = round_down(p, relax.x)
+    assert not p.violations(first)
+
+
+def test_time_limit_returns_best_found_with_gap() -> None:
+    # Many agents and a knapsack: a tiny limit may stop early; whatever comes back is
+    # feasible, says its status, and reports a gap in [0, 1].
+    rng = np.random.default_rng(0)
+    n, k = 400, 40
+    ea = np.repeat(np.arange(n), 5)
+    eo = np.concatenate([np.sort(rng.choice(k, 5, replace=False)) for _ in range(n)])
+    cost = rng.integers(1, 50, len(ea))
+    rows = [np.flatnonzero(eo == o) for o in range(k)] + [np.arange(len(ea))]
+    coefs = [np.ones(len(r)) for r in rows[:-1]] + [cost]
+    p = Problem(n, k, ea, eo, levels=[Level("placed", np.ones(len(ea))),
+                                      Level("-spend", -cost)],
+                rows=SparseRows.from_lists(rows, coefs), rhs=[8] * k + [2000])
+    sol = solve(p, "cpsat", time_limit=0.5)
+    assert sol.status in (Status.OPTIMAL, Status.FEASIBLE)
+    assert not p.violations(sol.edges)
+    assert 0 <= sol.gap <= 1
+    assert sol.runtime_s < 0.5 + 1.0
