@@ -25,7 +25,9 @@ app = typer.Typer(
          "matcher solve seasons/demo --out results/demo",
 )
 console = Console()
-err_console = Console(stderr=True)
+# Problems go to stderr one per line, never wrapped (rich wraps at 80 columns when stderr is not
+# a terminal), so `matcher validate S 2> issues.txt` can be grepped line by line.
+err_console = Console(stderr=True, soft_wrap=True, emoji=False)
 
 EXIT_INVALID = 1
 EXIT_AUDIT = 3

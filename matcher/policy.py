@@ -6,6 +6,7 @@ A typo must never switch a rule off in silence, so every key, objective term, `p
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,6 +38,7 @@ SUBSIDY_KEYS = {"id", "name", "clause", "kind", "amount", "per", "payee", "fund"
 PER = ("once", "month", "year")
 PAYEES = ("student", "enterprise", "school")
 WHEN_KEYS = {"min_months", "local", "in_park", "size_class", "city_area_school", "graduating"}
+MAX_YUAN = 10**12  # a subsidy amount: yuan, kept well inside int64 once counted in fen
 
 
 @dataclass(frozen=True)
@@ -112,28 +114,62 @@ def load_policy(
     constraints: dict | None = None,
     origin: str = "season.toml",
 ) -> tuple[Policy | None, list[Issue]]:
-    """Load a preset or policy file and apply a season's overrides; collect every issue."""
+    """Load a preset or policy file and apply a season's overrides; collect every issue.
+
+    A problem in the policy file names that file; a problem in the overrides (season.toml's
+    `[objective]` and `[constraints]`) names `origin`, where the user wrote it."""
     if is_path_ref(ref):
         path = (base or Path(".")) / ref
         label = ref
     else:
         path = _preset_path(ref)
         label = f"policies/{ref}.toml"
-        if not path.exists():
+        if not _exists(path):
             known = ", ".join(preset_names())
             return None, [Issue(origin, None, "policy",
                                 f"unknown policy preset {ref!r}; presets: {known}")]
-    if not path.exists():
+    if not _exists(path):
         return None, [Issue(origin, None, "policy", f"policy file {ref!r} does not exist")]
+    if path.is_dir():
+        return None, [Issue(origin, None, "policy",
+                            f"policy file {ref!r} is a folder, not a policy TOML file")]
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         return None, [Issue(label, None, None, f"is not valid TOML: {exc}")]
+    except OSError as exc:
+        return None, [Issue(origin, None, "policy",
+                            f"policy file {ref!r} cannot be read: {exc.strerror or exc}")]
+    try:
+        doc = tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError; an integer of 5000 digits
+        return None, [Issue(label, None, None, f"is not valid TOML: {exc}")]
+    policy, issues = parse_policy(doc, label, default_name=path.stem)
+    if objective is None and constraints is None:
+        return policy, issues
+
+    def err(column: str, message: str) -> None:
+        issues.append(Issue(origin, None, column, message))
+
     if objective is not None:
-        doc["objective"] = objective
+        _parse_objective(objective, err)
     if constraints is not None:
-        doc["constraints"] = {**doc.get("constraints", {}), **constraints}
-    return parse_policy(doc, label, default_name=path.stem)
+        _parse_constraints(constraints, err)
+    if issues:
+        return None, issues
+    merged = dict(doc)
+    if objective is not None:
+        merged["objective"] = objective
+    if constraints is not None:
+        merged["constraints"] = {**doc.get("constraints", {}), **constraints}
+    return parse_policy(merged, label, default_name=path.stem)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name with a NUL byte, a name too long
+        return False
 
 
 def parse_policy(doc: dict, file: str = "policy", default_name: str = "custom"
@@ -216,11 +252,19 @@ def _ratio(value: object, key: str, err) -> Fraction | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         err(f"constraints.{key}", f"{value!r} is not a number")
         return None
+    if not _finite(value):
+        err(f"constraints.{key}", f"{value!r} is not a ratio in [0, 1]")
+        return None
     frac = Fraction(str(value))  # the exact decimal as written: 0.1 × 30 = 3
     if not 0 <= frac <= 1:
         err(f"constraints.{key}", f"{value!r} is not a ratio in [0, 1]")
         return None
     return frac
+
+
+def _finite(value: int | float) -> bool:
+    """Not nan or ±inf (TOML allows them); a TOML integer of any length is finite."""
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def _parse_constraints(cons: object, err) -> dict:
@@ -269,7 +313,6 @@ def _parse_subsidies(raw: object, err) -> tuple[SubsidyRule, ...]:
         if not isinstance(rule, dict):
             err(where, "must be a table")
             continue
-        n_before = len(getattr(err, "__self__", [])) if hasattr(err, "__self__") else None
         bad = False
 
         def rerr(col: str, msg: str, _where: str = where) -> None:
@@ -294,8 +337,11 @@ def _parse_subsidies(raw: object, err) -> tuple[SubsidyRule, ...]:
             if key in rule and not isinstance(rule[key], str):
                 rerr(key, "must be text")
         amount = rule.get("amount", 0)
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0:
+        if (isinstance(amount, bool) or not isinstance(amount, (int, float))
+                or not _finite(amount) or amount < 0):
             rerr("amount", f"{amount!r} is not a non-negative number of yuan")
+        elif amount > MAX_YUAN:
+            rerr("amount", f"{amount!r} is too large (at most {MAX_YUAN:,} yuan)")
         if "per" in rule and rule["per"] not in PER:
             rerr("per", f"{rule['per']!r} is not one of {', '.join(PER)}")
         if "payee" in rule and rule["payee"] not in PAYEES:
@@ -305,6 +351,8 @@ def _parse_subsidies(raw: object, err) -> tuple[SubsidyRule, ...]:
             kinds = [kinds] if isinstance(kinds, str) else kinds
             if not isinstance(kinds, list) or any(k not in KINDS for k in kinds):
                 rerr("kind", f"{rule.get('kind')!r} must be slot kinds among {', '.join(KINDS)}")
+            elif not kinds:
+                rerr("kind", "[] names no slot kind: leave 'kind' out to pay for every kind")
         when = rule.get("when", {})
         if not isinstance(when, dict):
             rerr("when", "must be an inline table")
@@ -315,9 +363,12 @@ def _parse_subsidies(raw: object, err) -> tuple[SubsidyRule, ...]:
         for key in ("local", "in_park", "city_area_school", "graduating"):
             if key in when and not isinstance(when[key], bool):
                 rerr(f"when.{key}", f"{when[key]!r} is not true/false")
-        if "min_months" in when and (isinstance(when["min_months"], bool)
-                                     or not isinstance(when["min_months"], int)):
-            rerr("when.min_months", f"{when['min_months']!r} is not a whole number of months")
+        if "min_months" in when:
+            mm = when["min_months"]
+            if isinstance(mm, bool) or not isinstance(mm, int):
+                rerr("when.min_months", f"{mm!r} is not a whole number of months")
+            elif mm < 0:
+                rerr("when.min_months", f"{mm!r} is not a non-negative whole number of months")
         if "size_class" in when:
             sc = when["size_class"]
             sc_list = [sc] if isinstance(sc, str) else sc
@@ -325,7 +376,6 @@ def _parse_subsidies(raw: object, err) -> tuple[SubsidyRule, ...]:
                 rerr("when.size_class", f"{sc!r} must be among {', '.join(SIZE_CLASSES)}")
             else:
                 when = {**when, "size_class": tuple(sc_list)}
-        del n_before
         if bad:
             continue
         rules.append(SubsidyRule(

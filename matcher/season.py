@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import Issue, SeasonError
-from matcher.io import TABLE_NAMES, RawTable, read_tables
+from matcher.io import TABLE_NAMES, RawTable, Reading, read_tables
 from matcher.policy import KINDS, SIZE_CLASSES, WHOLE_SEASON_KINDS, Policy, load_policy
 
 __all__ = ["Season", "load_season", "validate_season"]
@@ -53,6 +53,8 @@ ID_COLUMN = {"schools": "school_id", "parks": "park_id", "enterprises": "enterpr
              "students": "student_id", "slots": "slot_id", "funds": "fund_id"}
 REQUIRED_TABLES = ("schools", "parks", "enterprises", "students", "slots")
 SEASON_KEYS = {"name", "periods", "policy", "objective", "constraints", "description"}
+MAX_WHOLE = 10**9  # counts and ranks: far above any season, far below int64 overflow downstream
+MAX_YUAN = 10**12  # a fund's budget: yuan, kept well inside int64 once counted in fen
 
 
 @dataclass(frozen=True)
@@ -108,17 +110,20 @@ def _load(folder: Path, policy_override: Policy | None = None
         return None, [Issue(str(folder), None, None, "is not a season folder")]
     config, cfg_issues = _read_config(folder)
     issues += cfg_issues
-    tables, read_issues = read_tables(folder)
-    issues += read_issues
+    reading = read_tables(folder)
+    tables = reading.tables
+    issues += reading.issues
     typed: dict[str, pd.DataFrame] = {}
     for name in TABLE_NAMES:
         raw = tables.get(name)
         if raw is None:
+            if name in reading.unreadable:  # present, and an issue already says what is wrong
+                continue
             if name in REQUIRED_TABLES:
-                issues.append(Issue(f"{name}.csv", None, None,
+                issues.append(Issue(reading.label(name), None, None,
                                     "is missing: every season needs this table"))
             elif name in ("funds", "preferences"):
-                issues.append(Issue(f"{name}.csv", None, None,
+                issues.append(Issue(reading.label(name), None, None,
                                     "is missing: read as empty", "warning"))
             continue
         frame, found = _type_table(raw)
@@ -127,18 +132,19 @@ def _load(folder: Path, policy_override: Policy | None = None
             typed[name] = frame
     if any(i.is_error and i.column in (None,) and i.row is None for i in issues) and not typed:
         return None, issues
+    bad_cells = _bad_cells(issues)
     issues += _check_references(typed, tables)
     issues += _check_lists(typed, tables)
     periods = config.get("periods", 2)
-    issues += _check_slots(typed, tables, periods)
+    issues += _check_slots(typed, tables, periods, bad_cells)
     policy = policy_override
     if policy is None and "policy" in config:
         policy, pol_issues = load_policy(config["policy"], folder, config.get("objective"),
                                          config.get("constraints"))
         issues += pol_issues
     if policy is not None:
-        issues += _check_funds(typed, policy)
-    issues += _warn_majors(typed)
+        issues += _check_funds(typed, policy, reading)
+    issues += _warn_majors(typed, tables)
     if any(i.is_error for i in issues) or policy is None:
         return None, issues
     for name in ("funds", "preferences"):
@@ -153,13 +159,28 @@ def _load(folder: Path, policy_override: Policy | None = None
     return season, issues
 
 
+def _bad_cells(issues: list[Issue]) -> dict[tuple[str, str], np.ndarray]:
+    """Rows holding an invalid cell, per (file, column): later checks leave those cells alone."""
+    found: dict[tuple[str, str], list[int]] = {}
+    for i in issues:
+        if i.is_error and i.row is not None and i.column:
+            found.setdefault((i.file, i.column), []).append(i.row)
+    return {k: np.asarray(v, dtype=np.int64) for k, v in found.items()}
+
+
 def _read_config(folder: Path) -> tuple[dict, list[Issue]]:
     path = folder / "season.toml"
     if not path.exists():
         return {}, [Issue("season.toml", None, None, "is missing: it names the season's policy")]
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return {}, [Issue("season.toml", None, None, f"is not valid TOML: {exc}")]
+    except OSError as exc:  # a folder named season.toml, no permission
+        return {}, [Issue("season.toml", None, None, f"cannot be read: {exc.strerror or exc}")]
+    try:
+        doc = tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError; an integer of 5000 digits
         return {}, [Issue("season.toml", None, None, f"is not valid TOML: {exc}")]
     issues = [Issue("season.toml", None, k, f"unknown key {k!r}; known: "
                     f"{', '.join(sorted(SEASON_KEYS))}") for k in sorted(set(doc) - SEASON_KEYS)]
@@ -192,11 +213,38 @@ def _empty(name: str) -> pd.DataFrame:
     return frame
 
 
-def _parse_int(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Whole numbers written as text ('12', '12.0'); returns (values, ok-mask)."""
+def _numbers(s: pd.Series) -> np.ndarray:
+    """Numbers written as text, as float64: NaN where the text is no number."""
     num = pd.to_numeric(s.where(s != "", None), errors="coerce")
-    ok = num.notna() & (num == np.floor(num.fillna(0)))
-    return num.fillna(0).astype(np.float64), ok
+    return num.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _parse_int(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Whole numbers written as text ('12', '12.0', '1e3'): (values, whole, too_large, negative).
+
+    `whole` marks finite whole numbers within ±MAX_WHOLE; `too_large` marks whole numbers (or
+    numerals too long for a float) beyond it. `values` is 0 wherever `whole` is false, so the
+    cast to int64 never overflows."""
+    num = _numbers(s)
+    finite = np.isfinite(num)
+    safe = np.where(finite, num, 0.0)
+    integral = finite & (safe == np.floor(safe))
+    too_large = integral & (np.abs(safe) > MAX_WHOLE)
+    inf = np.isinf(num)
+    if inf.any():  # '1' followed by 400 zeros reads as inf: too large, not 'not a number'
+        too_large |= inf & ~s.str.lower().str.contains("inf", regex=False).to_numpy(dtype=bool)
+    whole = integral & ~too_large
+    with np.errstate(invalid="ignore"):
+        negative = num < 0
+    return np.where(whole, safe, 0.0), whole, too_large, negative
+
+
+def _text_column(col: pd.Series) -> pd.Series:
+    """A column of text cells, '' for an empty one, whatever dtype the reader gave it."""
+    if col.dtype == object:
+        col = col.fillna("")
+    col = col.astype(str)
+    return col.fillna("") if col.hasnans else col
 
 
 def _type_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[Issue]]:
@@ -204,24 +252,27 @@ def _type_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[Issue]]:
     issues: list[Issue] = []
     schema = SCHEMA[raw.name]
     df = raw.frame
+    if not raw.columns_known:  # an empty JSON list: no rows, every column
+        df = pd.DataFrame({c: pd.Series([], dtype=object) for c in schema},
+                          index=pd.RangeIndex(0))
     missing = [c for c, (_, req) in schema.items() if req and c not in df.columns]
     for c in missing:
-        issues.append(Issue(raw.file, 1 if raw.file.endswith(".csv") else None, c,
-                            "required column is missing"))
+        issues.append(Issue(raw.file, raw.header_row, c, "required column is missing"))
     if missing:
         return None, issues
-    out = pd.DataFrame(index=df.index)
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     rows = raw.rows
 
-    def bad(mask: pd.Series, col: str, message) -> None:
-        for i in np.flatnonzero(mask.to_numpy()):
+    def bad(mask: pd.Series | np.ndarray, col: str, message) -> None:
+        arr = mask.to_numpy(dtype=bool) if isinstance(mask, pd.Series) else mask
+        for i in np.flatnonzero(arr):
             val = df[col].iat[i]
             issues.append(Issue(raw.file, int(rows[i]), col,
                                 message(val) if callable(message) else message))
 
     for col, (kind, _req) in schema.items():
-        s = df[col].astype(object).fillna("").astype(str) if col in df.columns else pd.Series(
-            [""] * len(df), index=df.index, dtype=object)
+        s = _text_column(df[col]) if col in df.columns else pd.Series(
+            [""] * len(df), index=df.index, dtype=object).astype(str)
         if kind in ("id", "nonempty"):
             bad(s == "", col, "is empty")
             if kind == "id":
@@ -240,30 +291,34 @@ def _type_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[Issue]]:
                 lambda v: f"{v!r} is not a boolean (true/false, 1/0, 是/否)")
             out[col] = low.isin(TRUE)
         elif kind in ("int", "optint", "optposint", "rank"):
-            vals, ok = _parse_int(s)
-            empty = s == ""
-            if kind in ("optint", "optposint"):
-                ok = ok | empty
+            vals, whole, too_large, negative = _parse_int(s)
+            empty = (s == "").to_numpy(dtype=bool)
             low = 1 if kind in ("optposint", "rank") else 0
             word = "positive" if low else "non-negative"
-            bad(~ok, col, lambda v, w=word: f"{v!r} is not a {w} whole number")
-            bad(ok & ~empty & (vals < low), col, lambda v, w=word: f"{v!r} is not a {w} "
-                                                                    "whole number")
+            optional = kind in ("optint", "optposint")
+            not_whole = ~whole & ~too_large & ~(optional & empty)
+            bad(not_whole | (whole & (vals < low)) | (too_large & negative), col,
+                lambda v, w=word: f"{v!r} is not a {w} whole number")
+            bad(too_large & ~negative, col,
+                lambda v: f"{v!r} is too large (at most {MAX_WHOLE:,})")
             if kind == "optint":
                 out[col] = np.where(empty, -1, vals).astype(np.int64)
-            elif kind == "optposint":
-                out[col] = np.where(empty, 0, vals).astype(np.int64)
-            else:
+            else:  # int, rank; optposint: an empty cell reads 0 (no minimum)
                 out[col] = vals.astype(np.int64)
         elif kind in ("score", "budget"):
-            num = pd.to_numeric(s.where(s != "", None), errors="coerce")
-            bad(num.isna(), col, lambda v: f"{v!r} is not a number")
+            num = _numbers(s)
+            nan = np.isnan(num)
+            bad(nan, col, lambda v: f"{v!r} is not a number")
             if kind == "score":
-                bad(num.notna() & ((num < 0) | (num > 100)), col,
+                bad(~nan & ((num < 0) | (num > 100)), col,
                     lambda v: f"{v!r} is outside 0–100")
             else:
-                bad(num.notna() & (num < 0), col, lambda v: f"{v!r} is a negative budget")
-            out[col] = num.fillna(0).astype(float)
+                inf = np.isinf(num)
+                bad(inf, col, lambda v: f"{v!r} is not a finite number")
+                bad(~nan & ~inf & (num < 0), col, lambda v: f"{v!r} is a negative budget")
+                bad(~nan & ~inf & (num > MAX_YUAN), col,
+                    lambda v: f"{v!r} is too large (at most {MAX_YUAN:,} yuan)")
+            out[col] = np.where(np.isfinite(num), num, 0.0)
         elif kind == "kind":
             bad(~s.isin(KINDS), col, lambda v: f"{v!r} is not a slot kind ({', '.join(KINDS)})")
             out[col] = s
@@ -312,16 +367,32 @@ def _check_references(typed: dict[str, pd.DataFrame], raw: dict[str, RawTable]) 
             if not (kind.startswith("ref:") or kind.startswith("optref:")):
                 continue
             target = kind.split(":", 1)[1]
-            if target not in typed:
-                continue
-            known = set(typed[target][ID_COLUMN[target]])
+            if target not in typed or not raw[target].complete:
+                continue  # a table cut short by a broken row: its missing ids prove nothing
             vals = frame[col]
-            unknown = (vals != "") & ~vals.isin(known)
-            for i in np.flatnonzero(unknown.to_numpy()):
+            unknown = (vals != "").to_numpy(dtype=bool) & ~_isin(vals,
+                                                                typed[target][ID_COLUMN[target]])
+            for i in np.flatnonzero(unknown):
                 issues.append(Issue(raw[name].file, int(frame["_row"].iat[i]), col,
                                     f"unknown {ID_COLUMN[target]} {vals.iat[i]!r}: no such row "
                                     f"in {raw[target].file}"))
     return issues
+
+
+def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """`values.isin(known)` for text columns, through Arrow when it can (pandas' own isin on
+    str columns converts every known value one by one)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        known_arr = pa.array(known, type=pa.string())
+        if isinstance(known_arr, pa.ChunkedArray):
+            known_arr = known_arr.combine_chunks()
+        found = pc.is_in(pa.array(values, type=pa.string()), value_set=known_arr)
+        return np.asarray(found, dtype=bool)
+    except Exception:  # no pyarrow, an unusual dtype: the plain way
+        return pd.Index(known.unique()).get_indexer(values) >= 0
 
 
 def _check_lists(typed: dict[str, pd.DataFrame], raw: dict[str, RawTable]) -> list[Issue]:
@@ -340,37 +411,47 @@ def _check_lists(typed: dict[str, pd.DataFrame], raw: dict[str, RawTable]) -> li
     return issues
 
 
-def _check_slots(typed: dict[str, pd.DataFrame], raw: dict[str, RawTable],
-                 periods: int) -> list[Issue]:
+def _check_slots(typed: dict[str, pd.DataFrame], raw: dict[str, RawTable], periods: int,
+                 bad_cells: dict[tuple[str, str], np.ndarray]) -> list[Issue]:
+    """Warnings about slots that can never be used (DESIGN §4a.1, §4a.7), on valid cells only."""
     slots = typed.get("slots")
     if slots is None:
         return []
     issues: list[Issue] = []
     file = raw["slots"].file
-    for i in range(len(slots)):
-        kind = slots["kind"].iat[i]
-        durs = slots["durations"].iat[i]
-        if kind in KINDS and kind not in WHOLE_SEASON_KINDS and durs and min(durs) > 3 * periods:
-            issues.append(Issue(file, int(slots["_row"].iat[i]), "durations",
-                                f"slot {slots['slot_id'].iat[i]!r} has no option in a season "
-                                f"of {periods} period(s): every duration is longer",
-                                "warning"))
-        if slots["min_size"].iat[i] > slots["capacity"].iat[i]:
-            issues.append(Issue(file, int(slots["_row"].iat[i]), "min_size",
-                                f"min_size {slots['min_size'].iat[i]} exceeds the capacity: "
-                                "this order class can never open", "warning"))
+    row = slots["_row"].to_numpy()
+
+    def valid(col: str) -> np.ndarray:
+        return ~np.isin(row, bad_cells.get((file, col), np.zeros(0, dtype=np.int64)))
+
+    kind = slots["kind"]
+    shortest = slots["durations"].map(lambda t: min(t) if t else 0).to_numpy(dtype=np.int64)
+    no_option = (kind.isin(KINDS) & ~kind.isin(WHOLE_SEASON_KINDS)).to_numpy(dtype=bool) & (
+        shortest > 3 * periods) & valid("durations") & valid("kind")
+    for i in np.flatnonzero(no_option):
+        issues.append(Issue(file, int(row[i]), "durations",
+                            f"slot {slots['slot_id'].iat[i]!r} has no option in a season "
+                            f"of {periods} period(s): every duration is longer", "warning"))
+    min_size = slots["min_size"].to_numpy()
+    capacity = slots["capacity"].to_numpy()
+    never = (min_size > 0) & (min_size > capacity) & valid("min_size") & valid("capacity")
+    for i in np.flatnonzero(never):
+        issues.append(Issue(file, int(row[i]), "min_size",
+                            f"min_size {min_size[i]} exceeds the capacity: "
+                            "this order class can never open", "warning"))
     return issues
 
 
-def _check_funds(typed: dict[str, pd.DataFrame], policy: Policy) -> list[Issue]:
+def _check_funds(typed: dict[str, pd.DataFrame], policy: Policy, reading: Reading
+                 ) -> list[Issue]:
     funds = typed.get("funds")
     known = set(funds["fund_id"]) if funds is not None else set()
-    return [Issue("funds.csv", None, "fund_id",
+    return [Issue(reading.label("funds"), None, "fund_id",
                   f"policy fund {f!r} has no row: its subsidies have no budget", "warning")
             for f in policy.funds if f not in known]
 
 
-def _warn_majors(typed: dict[str, pd.DataFrame]) -> list[Issue]:
+def _warn_majors(typed: dict[str, pd.DataFrame], raw: dict[str, RawTable]) -> list[Issue]:
     students, slots = typed.get("students"), typed.get("slots")
     if students is None or slots is None:
         return []
@@ -378,7 +459,7 @@ def _warn_majors(typed: dict[str, pd.DataFrame]) -> list[Issue]:
     issues = []
     for major, n in students.groupby("major").size().items():
         if major and major not in offered:
-            issues.append(Issue("students.csv", None, "major",
+            issues.append(Issue(raw["students"].file, None, "major",
                                 f"major {major!r} ({n} student(s)) is offered by no slot",
                                 "warning"))
     return issues

@@ -334,17 +334,12 @@ def test_xlsx_missing_column(tmp_path: Path) -> None:
     wb["students"].delete_cols(COLUMNS["students"].index("score") + 1)
     wb.save(folder / "season.xlsx")
     errors = [i for i in validate_season(folder) if i.is_error]
-    assert [(i.file, i.column) for i in errors] == [("season.xlsx[students]", "score")]
+    assert [(i.file, i.row, i.column) for i in errors] == [("season.xlsx[students]", 1, "score")]
     assert "required column is missing" in errors[0].message
+    assert str(errors[0]).startswith("season.xlsx[students], row 1, column 'score': ")
 
 
-@pytest.mark.parametrize("fmt", [
-    pytest.param(f, marks=pytest.mark.xfail(
-        strict=True, reason="a table missing from a typed format is reported as "
-                            "'slots.csv: is missing', naming a file that format never has"))
-    if f in ("xlsx", "json", "parquet") else f
-    for f in WRITERS
-])
+@pytest.mark.parametrize("fmt", list(WRITERS))
 def test_missing_table_names_the_file_of_its_format(tmp_path: Path, fmt: str) -> None:
     rows = season_rows()
     del rows["slots"]
@@ -359,15 +354,7 @@ def test_missing_table_names_the_file_of_its_format(tmp_path: Path, fmt: str) ->
     assert "missing" in errors[0].message
 
 
-@pytest.mark.parametrize("fmt", [
-    pytest.param(f, marks=pytest.mark.xfail(
-        strict=True, reason="season.json with an empty list for an optional table (funds, "
-                            "preferences, rankings) reports every column of it as 'required "
-                            "column is missing' (no row, so no keys); an empty list is the only "
-                            "way JSON can say 'header only'"))
-    if f == "json" else f
-    for f in WRITERS
-])
+@pytest.mark.parametrize("fmt", list(WRITERS))
 def test_optional_tables_without_rows_are_valid(tmp_path: Path, fmt: str) -> None:
     rows = season_rows()
     rows["funds"] = []
@@ -380,13 +367,7 @@ def test_optional_tables_without_rows_are_valid(tmp_path: Path, fmt: str) -> Non
     assert season.rankings is not None and season.rankings.empty
 
 
-@pytest.mark.parametrize("fmt", [
-    pytest.param(f, marks=pytest.mark.xfail(
-        strict=True, reason="the 'major offered by no slot' warning always names "
-                            "'students.csv', whatever the format"))
-    if f in ("xlsx", "json", "parquet") else f
-    for f in WRITERS
-])
+@pytest.mark.parametrize("fmt", list(WRITERS))
 def test_warnings_name_the_file_of_their_format(tmp_path: Path, fmt: str) -> None:
     rows = season_rows()
     rows["students"][3] = (*rows["students"][3][:3], "烹饪", *rows["students"][3][4:])
@@ -397,10 +378,6 @@ def test_warnings_name_the_file_of_their_format(tmp_path: Path, fmt: str) -> Non
     assert warning.file == file_label(fmt, "students")
 
 
-@pytest.mark.xfail(strict=True, reason="Parquet written by pandas with nullable dtypes (Int64, "
-                   "boolean): an empty cell reads back as pd.NA and cell_text turns it into the "
-                   "text '<NA>', so min_size/post_staff/certified get errors like "
-                   "\"'<NA>' is not a positive whole number\"")
 def test_parquet_with_pandas_nullable_dtypes(tmp_path: Path,
                                              reference: dict[str, pd.DataFrame]) -> None:
     rows = season_rows()
@@ -417,3 +394,112 @@ def test_parquet_with_pandas_nullable_dtypes(tmp_path: Path,
     got = frames(load_season(tmp_path))
     for table in TABLES:
         pd.testing.assert_frame_equal(got[table], reference[table], obj=table)
+
+
+def header_row(fmt: str) -> int | None:
+    """The row of the column names: row 1 of a CSV file or a sheet; JSON and Parquet have none."""
+    return 1 if fmt.startswith("csv") or fmt == "xlsx" else None
+
+
+def _without_column(rows: dict, table: str, column: str,
+                    monkeypatch: pytest.MonkeyPatch) -> dict:
+    at = COLUMNS[table].index(column)
+    monkeypatch.setitem(COLUMNS, table, [c for c in COLUMNS[table] if c != column])
+    rows[table] = [r[:at] + r[at + 1:] for r in rows[table]]
+    return rows
+
+
+@pytest.mark.parametrize("fmt", list(WRITERS))
+def test_missing_column_names_the_header_row(tmp_path: Path, fmt: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _without_column(season_rows(), "students", "score", monkeypatch)
+    folder = write(tmp_path, fmt, rows)
+    errors = [i for i in validate_season(folder) if i.is_error]
+    assert [(i.file, i.row, i.column) for i in errors] == [
+        (file_label(fmt, "students"), header_row(fmt), "score")]
+    assert "required column is missing" in errors[0].message
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv-gbk", "xlsx"])
+def test_column_named_twice_is_an_error(tmp_path: Path, fmt: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(COLUMNS, "students", [*COLUMNS["students"], "poor"])
+    rows = season_rows()
+    rows["students"] = [(*r, "maybe") for r in rows["students"]]  # the second 'poor' is ignored
+    folder = write(tmp_path, fmt, rows)
+    errors = [i for i in validate_season(folder) if i.is_error]
+    assert [(i.file, i.row, i.column) for i in errors] == [
+        (file_label(fmt, "students"), 1, "poor")]
+    assert "column 'poor' appears twice in the header" in errors[0].message
+
+
+def test_json_table_that_is_not_a_list_is_not_also_missing(tmp_path: Path) -> None:
+    folder = write(tmp_path, "json")
+    doc = json.loads((folder / "season.json").read_text(encoding="utf-8"))
+    doc["students"] = {"S1": "张三"}
+    (folder / "season.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    errors = [i for i in validate_season(folder) if i.is_error]
+    assert [(i.file, i.row, i.column) for i in errors] == [("season.json[students]", None, None)]
+    assert "must be a list of row objects" in errors[0].message
+
+
+def test_empty_json_list_for_a_required_table_is_a_table_without_rows(tmp_path: Path) -> None:
+    rows = season_rows()
+    rows["rankings"] = []
+    folder = write(tmp_path, "json", rows)
+    doc = json.loads((folder / "season.json").read_text(encoding="utf-8"))
+    doc["parks"] = []
+    for e in doc["enterprises"]:
+        e["park_id"] = None
+    (folder / "season.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    assert validate_season(folder) == []
+    season = load_season(folder)
+    assert season.parks.empty and list(season.parks.columns) == [*COLUMNS["parks"], "_row"]
+
+
+@pytest.mark.parametrize("blank_header", [False, True])
+def test_xlsx_empty_sheet_is_not_also_missing(tmp_path: Path, blank_header: bool) -> None:
+    folder = write(tmp_path, "xlsx")
+    from openpyxl import load_workbook
+
+    wb = load_workbook(folder / "season.xlsx")
+    ws = wb["slots"]
+    ws.delete_rows(1, ws.max_row)
+    if blank_header:
+        ws.append(["T9", "E1", "shadow", "电子商务", 1, "3"])
+        ws.insert_rows(1)
+    wb.save(folder / "season.xlsx")
+    errors = [i for i in validate_season(folder) if i.is_error]
+    if blank_header:
+        assert [(i.file, i.row) for i in errors] == [("season.xlsx[slots]", 1)]
+        assert "is blank" in errors[0].message
+    else:
+        assert [(i.file, i.row) for i in errors] == [("season.xlsx[slots]", None)]
+        assert "is empty" in errors[0].message
+
+
+@pytest.mark.parametrize("fmt", list(WRITERS))
+def test_fund_warning_names_the_file_of_its_format(tmp_path: Path, fmt: str) -> None:
+    folder = write(tmp_path, fmt)
+    (folder / "policy.toml").write_text(
+        '[[subsidy]]\nid = "r"\nclause = "§1"\namount = 1\nper = "once"\npayee = "student"\n'
+        'fund = "nosuch"\n', encoding="utf-8")
+    (folder / "season.toml").write_text(SEASON_TOML.replace('"none"', '"policy.toml"'),
+                                        encoding="utf-8")
+    (warning,) = validate_season(folder)
+    assert warning.severity == "warning"
+    assert (warning.file, warning.column) == (file_label(fmt, "funds"), "fund_id")
+    assert "policy fund 'nosuch' has no row" in warning.message
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_rows_after_a_multiline_cell_are_sheet_rows(tmp_path: Path, fmt: str) -> None:
+    """A quoted CSV cell holding a line break keeps its record on one row, as a spreadsheet
+    shows it: the same table saved as CSV and as .xlsx reports the same rows."""
+    rows = season_rows()
+    rows["students"][1] = (rows["students"][1][0], "李\n四", *rows["students"][1][2:])
+    rows["students"][2] = (*rows["students"][2][:2], "SC9", *rows["students"][2][3:])
+    folder = write(tmp_path, fmt, rows)
+    errors = [i for i in validate_season(folder) if i.is_error]
+    assert [(i.file, i.row, i.column) for i in errors] == [
+        (file_label(fmt, "students"), 4, "school_id")]
