@@ -19,7 +19,7 @@ from solvers.problem import Problem
 from solvers.registry import register
 from solvers.solution import Solution, Status, relative_gap
 
-__all__ = ["LevelResult", "solve_level", "solve_mip"]
+__all__ = ["LevelResult", "MipModel", "solve_level", "solve_mip"]
 
 INF = highspy.kHighsInf
 
@@ -34,14 +34,19 @@ class LevelResult:
     optimal: bool
 
 
-class _MipModel:
-    """Columns: edges, then one per cover, group and priority pair."""
+class MipModel:
+    """The Problem in HiGHS. Columns: edges, then one per cover, group and priority pair.
 
-    def __init__(self, problem: Problem) -> None:
+    `relax` keeps every column continuous; without `side_rows` the order-class minimums and the
+    priority pairs are left out. Either way the optimum can only rise: still a valid bound.
+    """
+
+    def __init__(self, problem: Problem, relax: bool = False, side_rows: bool = True) -> None:
         self.p = p = problem
         n = p.n_edges
-        self.n_cover, self.n_group, self.n_prio = (len(p.covers), len(p.groups),
-                                                   len(p.priority_triggers))
+        self.n_cover = len(p.covers)
+        self.n_group = len(p.groups) if side_rows else 0
+        self.n_prio = len(p.priority_triggers) if side_rows else 0
         self.c0 = n
         self.g0 = n + self.n_cover
         self.z0 = self.g0 + self.n_group
@@ -50,8 +55,9 @@ class _MipModel:
         h.setOptionValue("output_flag", False)
         h.setOptionValue("mip_detect_symmetry", False)  # costly here, and rarely pays off
         h.addVars(self.ncol, np.zeros(self.ncol), np.ones(self.ncol))
-        h.changeColsIntegrality(self.ncol, np.arange(self.ncol, dtype=np.int32),
-                                np.full(self.ncol, highspy.HighsVarType.kInteger))
+        if not relax:
+            h.changeColsIntegrality(self.ncol, np.arange(self.ncol, dtype=np.int32),
+                                    np.full(self.ncol, highspy.HighsVarType.kInteger))
         ptr = p.agent_ptr
         h.addRows(p.n_agents, np.full(p.n_agents, -INF), np.ones(p.n_agents), n,
                   ptr[:-1].astype(np.int32), np.arange(n, dtype=np.int32), np.ones(n))
@@ -153,7 +159,7 @@ class _MipModel:
 def solve_level(problem: Problem, k: int, fixed: list[int], start: np.ndarray | None,
                 time_limit: float, seed: int = 0) -> LevelResult:
     """Optimise level `k` with the earlier levels held at `fixed`, from `start` if given."""
-    m = _MipModel(problem)
+    m = MipModel(problem)
     for j, v in enumerate(fixed):
         m.fix_level(j, v)
     return m.run(k, time_limit, seed, start)
@@ -171,7 +177,7 @@ def solve_mip(
     """Solve `problem` lexicographically with HiGHS, each level fixed before the next."""
     start = time.perf_counter()
     deadline = start + time_limit
-    m = _MipModel(problem)
+    m = MipModel(problem)
     best = np.asarray(hint if hint is not None else [], dtype=np.int64)
     if len(best) and problem.violations(best):
         best = np.zeros(0, dtype=np.int64)
