@@ -134,6 +134,34 @@ def _tighten(built: _Model, expr: cp_model.LinearExpr, relax, incumbent: int | N
     return len(drop)
 
 
+def _run(built: _Model, expr: cp_model.LinearExpr, hint: np.ndarray, time_limit: float,
+         seed: int, workers: int, params: dict | None,
+         log: Callable[[str], None] | None) -> tuple[int, np.ndarray | None, float]:
+    """One CP-SAT solve of a level from a hint: (status, chosen edges or None, bound)."""
+    p = built.problem
+    built.model.maximize(expr)
+    built.model.clear_hints()
+    if len(hint):
+        for e, v in enumerate(p.indicator(hint)):
+            built.model.add_hint(built.x[e], int(v))
+    solver = cp_model.CpSolver()
+    prm = solver.parameters
+    prm.max_time_in_seconds = time_limit
+    prm.random_seed = seed
+    prm.num_workers = workers
+    for key, val in (params or {}).items():
+        setattr(prm, key, val)
+    if log is not None:
+        prm.log_search_progress = True
+        prm.log_to_stdout = False
+        solver.log_callback = log
+    status = solver.solve(built.model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return status, None, float("inf")
+    xs = np.fromiter((solver.boolean_value(v) for v in built.x), dtype=bool, count=p.n_edges)
+    return status, np.flatnonzero(xs), float(solver.best_objective_bound)
+
+
 def build_model(problem: Problem) -> cp_model.CpModel:
     """The CP-SAT model of `problem` without an objective (for inspection and export)."""
     return _Model(problem).model
@@ -172,7 +200,8 @@ def solve_cpsat(
             log(line)
 
     best = np.asarray(hint if hint is not None else [], dtype=np.int64)
-    best_values: tuple[int, ...] = ()
+    if len(best) and problem.violations(best):
+        best = np.zeros(0, dtype=np.int64)  # an infeasible hint is neither used nor returned
     proven = 0
     bound = 0.0
     stopped_status = Status.OPTIMAL
@@ -196,35 +225,16 @@ def solve_cpsat(
         levels_left = len(problem.levels) - k
         share = remaining if not prove_with_mip else min(
             remaining, max(MIN_CPSAT_SHARE, remaining / (3 * levels_left)))
-        built.model.maximize(expr)
-        built.model.clear_hints()
-        hinted = problem.indicator(best) if len(best) else None
-        if hinted is not None:
-            for e, v in enumerate(hinted):
-                built.model.add_hint(built.x[e], int(v))
-        solver = cp_model.CpSolver()
-        prm = solver.parameters
-        prm.max_time_in_seconds = share
-        prm.random_seed = seed
-        prm.num_workers = workers
-        for key, val in (params or {}).items():
-            setattr(prm, key, val)
-        if log:
-            prm.log_search_progress = True
-            prm.log_to_stdout = False
-            solver.log_callback = on_log
-        status = solver.solve(built.model)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            xs = np.fromiter((solver.boolean_value(v) for v in built.x), dtype=bool,
-                             count=problem.n_edges)
-            best = np.flatnonzero(xs)
-            value = int(round(solver.objective_value))
-            bound = float(solver.best_objective_bound)
-        else:  # UNKNOWN: time ran out before a first solution of this level
+        status, found, bound = _run(built, expr, best, share, seed, workers, params,
+                                    on_log if log else None)
+        if found is not None:
+            best = found
+        else:  # no solution in time: the earlier level's answer still holds, unbounded here
             bound = float(built.trivial_bound(level))
-            value = problem.level_values(best)[k]  # the earlier level's answer still holds
+        value = problem.level_values(best)[k]
         if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
-            raise RuntimeError(f"CP-SAT reports {solver.status_name(status)}: the model is broken")
+            raise RuntimeError(f"CP-SAT answers status {status} (infeasible or invalid): "
+                               "the empty allocation is always feasible, so the model is broken")
         if status != cp_model.OPTIMAL and prove_with_mip:
             remaining = deadline - time.perf_counter()
             if remaining > 0.5:
@@ -246,8 +256,6 @@ def solve_cpsat(
             continue
         stopped_status = Status.FEASIBLE
         break
-    if proven == 0 and len(best) and hint is not None and problem.violations(best):
-        best = np.zeros(0, dtype=np.int64)  # an infeasible hint is never returned as an answer
     best_values = problem.level_values(best)
     gap = 0.0
     if proven < len(problem.levels):
