@@ -16,7 +16,7 @@ import pandas as pd
 
 from matcher.policy import WHOLE_SEASON_KINDS, SubsidyRule
 from matcher.season import Season
-from solvers.problem import Level, Problem, SparseRows
+from solvers.problem import Level, Problem, Ranking, SparseRows
 
 __all__ = ["Compiled", "compile_season", "option_table", "yuan"]
 
@@ -270,6 +270,14 @@ def compile_season(season: Season) -> Compiled:
                 agent_rows.append(need)
 
     levels = _levels(season, edges, edge_fen, pol.park_coverage)
+    whole_opt = sl["kind"].isin(WHOLE_SEASON_KINDS).to_numpy()[options["slot"]]
+    ranking = Ranking(option_slot=options["slot"].to_numpy(),
+                      option_start=options["start"].to_numpy(),
+                      option_span=np.where(whole_opt, season.periods, options["months"] // 3),
+                      slot_capacity=sl["capacity"].to_numpy(),
+                      agent_priority=_agent_priority(season),
+                      edge_student_rank=np.maximum(edges["rank"].to_numpy(), 1),
+                      edge_slot_rank=_slot_ranks(season, edges))
     problem = Problem(
         n_agents=len(st), n_options=len(options), edge_agent=edges["agent"].to_numpy(),
         edge_option=edges["option"].to_numpy(), levels=levels, rows=rows,
@@ -277,9 +285,59 @@ def compile_season(season: Season) -> Compiled:
         group_min=group_min, covers=covers,
         priority_triggers=SparseRows.from_lists(trig_rows) if trig_rows else SparseRows.empty(),
         priority_agents=SparseRows.from_lists(agent_rows) if agent_rows else SparseRows.empty(),
+        ranking=ranking,
     )
     return Compiled(season, problem, options, edges, pol.subsidies, pay_e, pay_r, pay_f,
                     tuple(kinds_l), tuple(keys_l), np.asarray(periods_l, dtype=np.int64))
+
+
+def _agent_priority(season: Season) -> np.ndarray:
+    """The order serial mechanisms follow: poor students first when the policy puts them first
+    anywhere, then score high to low, then student_id; 1 = first."""
+    st = season.students
+    poor = st["poor"].to_numpy() if season.policy.poor_first else np.zeros(len(st), dtype=bool)
+    order = np.lexsort((st["student_id"].to_numpy(), -st["score"].to_numpy(), ~poor))
+    prio = np.empty(len(st), dtype=np.int64)
+    prio[order] = np.arange(1, len(st) + 1)
+    return prio
+
+
+def _slot_ranks(season: Season, edges: pd.DataFrame) -> np.ndarray:
+    """Each slot's rank of each eligible student (DESIGN §4a.13), per edge; 1 = best.
+
+    Students the slot lists in rankings.csv come first by that rank (equal ranks tie); the
+    others follow in the default order: poor first where the slot's kind is in `poor_first`,
+    then score high to low, then student_id as text (strict).
+    """
+    st, sl = season.students, season.slots
+    pairs = edges[["agent", "slot"]].drop_duplicates().reset_index(drop=True)
+    listed_rank = np.zeros(len(pairs), dtype=np.int64)
+    if season.rankings is not None and len(season.rankings):
+        r = season.rankings
+        key = pd.MultiIndex.from_arrays([r["slot_id"].to_numpy(), r["student_id"].to_numpy()])
+        lookup = pd.Series(r["rank"].to_numpy(dtype=np.int64), index=key)
+        want = pd.MultiIndex.from_arrays([sl["slot_id"].to_numpy()[pairs["slot"]],
+                                          st["student_id"].to_numpy()[pairs["agent"]]])
+        listed_rank = lookup.reindex(want).fillna(0).to_numpy(dtype=np.int64)
+    poor_kinds = list(season.policy.poor_first)
+    poor_key = np.where(np.isin(sl["kind"].to_numpy()[pairs["slot"]], poor_kinds)
+                        & st["poor"].to_numpy()[pairs["agent"]], 0, 1)
+    listed = listed_rank > 0
+    frame = pd.DataFrame({
+        "slot": pairs["slot"], "unlisted": (~listed).astype(np.int64), "rank": listed_rank,
+        "poor": poor_key, "score": -st["score"].to_numpy()[pairs["agent"]],
+        "sid": np.where(listed, "", st["student_id"].to_numpy()[pairs["agent"]]),
+    })
+    frame = frame.sort_values(["slot", "unlisted", "rank", "poor", "score", "sid"],
+                              kind="stable")
+    cols = ["unlisted", "rank", "poor", "score", "sid"]
+    new_slot = frame["slot"].ne(frame["slot"].shift())
+    new_key = new_slot | frame[cols].ne(frame[cols].shift()).any(axis=1)
+    dense = new_key.astype(np.int64).groupby(frame["slot"]).cumsum()
+    pairs["slot_rank"] = pd.Series(dense.to_numpy(), index=frame.index).reindex(
+        pairs.index).to_numpy()
+    out = edges[["agent", "slot"]].merge(pairs, on=["agent", "slot"], how="left")
+    return out["slot_rank"].to_numpy(dtype=np.int64)
 
 
 def _edges_of_slots(slot_of_edge: np.ndarray, slots: np.ndarray) -> SparseRows:

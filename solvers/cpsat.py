@@ -8,13 +8,14 @@ previous level's solution is the hint of the next.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
 import numpy as np
 from ortools.sat.python import cp_model
 
-from solvers.highs import solve_level
+from solvers.highs import LevelResult, MipModel
 from solvers.lp import lp_bound, round_down
 from solvers.problem import Level, Problem
 from solvers.registry import register
@@ -22,8 +23,7 @@ from solvers.solution import Solution, Status, relative_gap
 
 __all__ = ["build_model", "solve_cpsat"]
 
-DEFAULT_WORKERS = 8
-MIN_CPSAT_SHARE = 2.0  # seconds CP-SAT gets at least on a level before HiGHS is asked
+DEFAULT_WORKERS = 1  # CP-SAT's share of a 2-core machine: HiGHS races it on the other core
 
 
 class _Model:
@@ -136,8 +136,12 @@ def _tighten(built: _Model, expr: cp_model.LinearExpr, relax, incumbent: int | N
 
 def _run(built: _Model, expr: cp_model.LinearExpr, hint: np.ndarray, time_limit: float,
          seed: int, workers: int, params: dict | None,
-         log: Callable[[str], None] | None) -> tuple[int, np.ndarray | None, float]:
-    """One CP-SAT solve of a level from a hint: (status, chosen edges or None, bound)."""
+         log: Callable[[str], None] | None, handle: dict | None = None
+         ) -> tuple[int, np.ndarray | None, float]:
+    """One CP-SAT solve of a level from a hint: (status, chosen edges or None, bound).
+
+    The solver is put in `handle["solver"]` before the search starts, so that another thread
+    can stop it."""
     p = built.problem
     built.model.maximize(expr)
     built.model.clear_hints()
@@ -155,11 +159,53 @@ def _run(built: _Model, expr: cp_model.LinearExpr, hint: np.ndarray, time_limit:
         prm.log_search_progress = True
         prm.log_to_stdout = False
         solver.log_callback = log
+    if handle is not None:
+        handle["solver"] = solver
     status = solver.solve(built.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, None, float("inf")
     xs = np.fromiter((solver.boolean_value(v) for v in built.x), dtype=bool, count=p.n_edges)
     return status, np.flatnonzero(xs), float(solver.best_objective_bound)
+
+
+def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hint: np.ndarray,
+          fixed: list[int], time_limit: float, seed: int, workers: int, params: dict | None,
+          log: Callable[[str], None] | None
+          ) -> tuple[int, np.ndarray | None, float, LevelResult | None]:
+    """CP-SAT and HiGHS on the same level at once, from the same hint; the first to prove the
+    level optimal stops the other. Both C++ solvers release the GIL, so they share the cores."""
+    mip = MipModel(problem)
+    for j, v in enumerate(fixed):
+        mip.fix_level(j, v)
+    mip.h.HandleUserInterrupt = True
+    handle: dict = {}
+    out: dict = {}
+    cp_done = threading.Event()
+
+    def highs() -> None:
+        try:
+            out["res"] = mip.run(k, time_limit, seed, hint)
+        except Exception as exc:  # a HiGHS failure must not lose CP-SAT's answer
+            out["error"] = exc
+            return
+        if out["res"].optimal:
+            while not cp_done.is_set():
+                solver = handle.get("solver")
+                if solver is not None:
+                    solver.stop_search()
+                cp_done.wait(0.05)
+
+    thread = threading.Thread(target=highs, name="highs-level", daemon=True)
+    thread.start()
+    try:
+        status, found, bound = _run(built, expr, hint, time_limit, seed, workers, params, log,
+                                    handle)
+    finally:
+        cp_done.set()
+    if status == cp_model.OPTIMAL:
+        mip.h.cancelSolve()
+    thread.join()
+    return status, found, bound, out.get("res")
 
 
 def build_model(problem: Problem) -> cp_model.CpModel:
@@ -185,9 +231,10 @@ def solve_cpsat(
     With `lp` (the default) each level first gets its LP relaxation from HiGHS: the LP value
     caps the level's objective (CP-SAT then proves optimality as soon as it meets it), the
     rounded LP point is the first hint, and edges whose reduced cost shows they cannot reach the
-    hint's value are fixed to 0 (reduced-cost fixing). With `prove_with_mip` a level CP-SAT
-    has not closed within its share of the time goes to HiGHS, started from CP-SAT's best
-    allocation, to prove or improve it.
+    hint's value are fixed to 0 (reduced-cost fixing). With `prove_with_mip` HiGHS' branch and
+    cut races CP-SAT on every level from the same hint, and the first to prove the level stops
+    the other: CP-SAT is strong on the combinatorial side rows, HiGHS' cuts close the knapsack
+    gaps that budgets leave.
     """
     start = time.perf_counter()
     deadline = start + time_limit
@@ -222,30 +269,30 @@ def solve_cpsat(
                                 if len(best) else None)
             on_log(f"level {level.name}: LP bound {relax.value:.6g}, {n_fixed} edges fixed to 0")
         remaining = deadline - time.perf_counter()
-        levels_left = len(problem.levels) - k
-        share = remaining if not prove_with_mip else min(
-            remaining, max(MIN_CPSAT_SHARE, remaining / (3 * levels_left)))
-        status, found, bound = _run(built, expr, best, share, seed, workers, params,
-                                    on_log if log else None)
+        if prove_with_mip:
+            status, found, bound, res = _race(built, expr, problem, k, best, fixed_values,
+                                              remaining, seed, workers, params,
+                                              on_log if log else None)
+        else:
+            status, found, bound = _run(built, expr, best, remaining, seed, workers, params,
+                                        on_log if log else None)
+            res = None
         if found is not None:
             best = found
-        else:  # no solution in time: the earlier level's answer still holds, unbounded here
+        else:  # no CP-SAT solution in time: the earlier level's answer still holds
             bound = float(built.trivial_bound(level))
         value = problem.level_values(best)[k]
         if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
             raise RuntimeError(f"CP-SAT answers status {status} (infeasible or invalid): "
                                "the empty allocation is always feasible, so the model is broken")
-        if status != cp_model.OPTIMAL and prove_with_mip:
-            remaining = deadline - time.perf_counter()
-            if remaining > 0.5:
-                res = solve_level(problem, k, fixed_values, best, remaining, seed)
-                on_log(f"level {level.name}: HiGHS value {res.value}, bound {res.bound:.6g}, "
-                       f"proven {res.optimal}")
-                if res.value is not None and res.value > value:
-                    best, value = res.edges, res.value
-                bound = min(bound, res.bound)
-                if res.optimal:
-                    status = cp_model.OPTIMAL
+        if res is not None:
+            on_log(f"level {level.name}: HiGHS value {res.value}, bound {res.bound:.6g}, "
+                   f"proven {res.optimal}")
+            if res.value is not None and res.value > value:
+                best, value = res.edges, res.value
+            bound = min(bound, res.bound)
+            if res.optimal and res.value is not None and res.value >= value:
+                status = cp_model.OPTIMAL
         if relax is not None:
             bound = min(bound, float(np.floor(relax.value + 1e-6 * max(1.0, abs(relax.value)))))
         if status == cp_model.OPTIMAL:

@@ -8,6 +8,9 @@ feasible allocations and its dual bound is a valid bound.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +22,34 @@ from solvers.problem import Problem
 from solvers.registry import register
 from solvers.solution import Solution, Status, relative_gap
 
-__all__ = ["LevelResult", "MipModel", "solve_level", "solve_mip"]
+__all__ = ["LevelResult", "MipModel", "solve_mip"]
 
 INF = highspy.kHighsInf
+_BANNER = threading.Lock()
+_banner_shown = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS instance. HiGHS prints a banner on standard output when the first
+    instance of a process is made, which would corrupt `matcher solve --json`: that first
+    construction runs with file descriptor 1 pointed at /dev/null."""
+    global _banner_shown
+    with _BANNER:
+        if _banner_shown:
+            h = highspy.Highs()
+        else:
+            sys.stdout.flush()
+            saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, 1)
+                h = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+                os.close(null)
+            _banner_shown = True
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 @dataclass(frozen=True)
@@ -51,8 +79,7 @@ class MipModel:
         self.g0 = n + self.n_cover
         self.z0 = self.g0 + self.n_group
         self.ncol = self.z0 + self.n_prio
-        h = self.h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = self.h = new_highs()
         h.setOptionValue("mip_detect_symmetry", False)  # costly here, and rarely pays off
         h.addVars(self.ncol, np.zeros(self.ncol), np.ones(self.ncol))
         if not relax:
@@ -127,6 +154,14 @@ class MipModel:
         sol.value_valid = True
         self.h.setSolution(sol)
 
+    def _read(self, k: int) -> tuple[np.ndarray, int | None]:
+        """The edges of HiGHS' incumbent and their value on level k (None without one)."""
+        if self.h.getInfo().primal_solution_status != 2:  # kSolutionStatusFeasible
+            return np.zeros(0, dtype=np.int64), None
+        xs = np.asarray(self.h.getSolution().col_value[: self.p.n_edges])
+        edges = np.flatnonzero(xs > 0.5)
+        return edges, self.p.level_values(edges)[k]
+
     def run(self, k: int, time_limit: float, seed: int, start: np.ndarray | None
             ) -> LevelResult:
         h = self.h
@@ -140,29 +175,24 @@ class MipModel:
         if start is not None and len(start):
             self.start_from(start)
         h.run()
+        edges, value = self._read(k)
+        if value is not None and abs(h.getInfo().objective_function_value - value) > 0.5:
+            # HiGHS 1.16 can report the optimum yet hand back the MIP start when presolve
+            # solves the model: solve again without the start rather than trust it.
+            h.clearSolver()
+            h.run()
+            edges, value = self._read(k)
         status = h.getModelStatus()
         info = h.getInfo()
-        has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        edges = np.zeros(0, dtype=np.int64)
-        value = None
-        if has_sol:
-            xs = np.asarray(h.getSolution().col_value[: self.p.n_edges])
-            edges = np.flatnonzero(xs > 0.5)
-            value = self.p.level_values(edges)[k]
+        if value is not None and abs(info.objective_function_value - value) > 0.5:
+            value, edges = None, np.zeros(0, dtype=np.int64)
         bound = float(info.mip_dual_bound)
         optimal = status == highspy.HighsModelStatus.kOptimal and value is not None
-        if value is not None and np.floor(bound + 1e-6) <= value:
-            optimal = True
+        stopped = status in (highspy.HighsModelStatus.kTimeLimit,
+                             highspy.HighsModelStatus.kInterrupt)
+        if stopped and value is not None and np.isfinite(bound) and np.floor(bound + 1e-6) <= value:
+            optimal = True  # the bound met the incumbent as time ran out
         return LevelResult(edges, value, bound, optimal)
-
-
-def solve_level(problem: Problem, k: int, fixed: list[int], start: np.ndarray | None,
-                time_limit: float, seed: int = 0) -> LevelResult:
-    """Optimise level `k` with the earlier levels held at `fixed`, from `start` if given."""
-    m = MipModel(problem)
-    for j, v in enumerate(fixed):
-        m.fix_level(j, v)
-    return m.run(k, time_limit, seed, start)
 
 
 @register("mip")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Level", "Problem", "SparseRows"]
+__all__ = ["Level", "Problem", "Ranking", "SparseRows"]
 
 
 def _as_array(values: object, dtype: type) -> np.ndarray:
@@ -82,6 +82,46 @@ class Level:
 
 
 @dataclass(frozen=True)
+class Ranking:
+    """Both sides' ranks, for mechanisms and stability: options grouped into slots.
+
+    `edge_student_rank` is the agent's rank of the edge's slot (1 = first; equal ranks are ties;
+    an agent without a list ranks every slot 1). `edge_slot_rank` is the slot's rank of the
+    agent (1 = best; ties allowed). `slot_capacity` is the slot's capacity per period (or its
+    seats for the season); `option_slot` maps every option to its slot, `option_start`
+    (1-based) and `option_span` give the periods it uses. `agent_priority` orders the agents
+    for serial mechanisms (1 = first).
+    """
+
+    option_slot: np.ndarray
+    option_start: np.ndarray
+    option_span: np.ndarray
+    slot_capacity: np.ndarray
+    edge_student_rank: np.ndarray
+    edge_slot_rank: np.ndarray
+    agent_priority: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("option_slot", "option_start", "option_span", "slot_capacity",
+                     "edge_student_rank", "edge_slot_rank", "agent_priority"):
+            object.__setattr__(self, name, _as_array(getattr(self, name), np.int64))
+        if len(self.edge_student_rank) != len(self.edge_slot_rank):
+            raise ValueError("edge_student_rank and edge_slot_rank need one entry per edge")
+        if len(self.edge_student_rank) and (self.edge_student_rank.min() < 1
+                                            or self.edge_slot_rank.min() < 1):
+            raise ValueError("ranks start at 1")
+        if len(self.option_slot) and (self.option_slot.min() < 0
+                                      or self.option_slot.max() >= len(self.slot_capacity)):
+            raise ValueError("option_slot out of range")
+        if np.any(self.slot_capacity < 0):
+            raise ValueError("slot_capacity must be non-negative")
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.slot_capacity)
+
+
+@dataclass(frozen=True)
 class Problem:
     """A constrained assignment problem over eligible (agent, option) edges.
 
@@ -107,6 +147,7 @@ class Problem:
     covers: SparseRows = field(default_factory=SparseRows.empty)
     priority_triggers: SparseRows = field(default_factory=SparseRows.empty)
     priority_agents: SparseRows = field(default_factory=SparseRows.empty)
+    ranking: Ranking | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "edge_agent", _as_array(self.edge_agent, np.int64))
@@ -150,6 +191,13 @@ class Problem:
             raise ValueError("group_min must have one entry per group")
         if len(self.priority_triggers) != len(self.priority_agents):
             raise ValueError("priority_triggers and priority_agents must pair up")
+        if self.ranking is not None:
+            if len(self.ranking.agent_priority) != self.n_agents:
+                raise ValueError("ranking.agent_priority needs one entry per agent")
+            if len(self.ranking.edge_student_rank) != m:
+                raise ValueError("ranking needs one student rank and one slot rank per edge")
+            if len(self.ranking.option_slot) != self.n_options:
+                raise ValueError("ranking.option_slot needs one slot per option")
         for level in self.levels:
             if len(level.weights) != m:
                 raise ValueError(f"level {level.name!r} needs one weight per edge")
