@@ -81,9 +81,11 @@ def decode(c: Compiled, solution: Solution) -> Allocation:
     for lv, val in zip(levels, solution.objective, strict=False):
         objective[lv.name] = yuan(val) if lv.scale == FEN else int(val)
     bound_level = levels[min(solution.proven, len(levels) - 1)] if levels else None
-    bound = solution.bound
-    if bound_level is not None and bound_level.scale != 1:
-        bound = bound / bound_level.scale
+    bound: float | None = solution.bound
+    if not np.isfinite(solution.bound):  # mechanisms and heuristics prove nothing
+        bound = None
+    elif bound_level is not None and bound_level.scale != 1:
+        bound = solution.bound / bound_level.scale
     m = report.metrics
     metrics = {
         "status": solution.status,
@@ -93,7 +95,7 @@ def decode(c: Compiled, solution: Solution) -> Allocation:
         "objective": objective,
         "bound": bound,
         "bound_level": bound_level.name if bound_level is not None else None,
-        "gap": solution.gap,
+        "gap": solution.gap if np.isfinite(solution.gap) else None,
         "levels_proven": solution.proven,
         "placed": m["placed"],
         "local": m["local"],

@@ -151,7 +151,8 @@ def print_summary(alloc, out: Path | None = None) -> None:
     t.add_row("in park 园区内", pct("in_park"))
     t.add_row("poor placed 建档立卡", str(m["poor_placed"]))
     t.add_row("spend 补贴总额 (yuan)", f"{m['spend']:,}")
-    t.add_row("status", f"{m['status']}, gap {100 * m['gap']:.3f} %, "
+    gap = "no bound (a mechanism)" if m["gap"] is None else f"gap {100 * m['gap']:.3f} %"
+    t.add_row("status", f"{m['status']}, {gap}, "
                         f"{m['levels_proven']}/{len(m['objective'])} levels proven")
     t.add_row("runtime", f"{m['runtime_s']:.2f} s")
     t.add_row("audit", "passed" if m["audit_ok"] else "FAILED")

@@ -15,7 +15,7 @@ import numpy as np
 
 from solvers.problem import Problem
 
-__all__ = ["LPBound", "lp_bound", "round_down"]
+__all__ = ["LPBound", "lp_bound", "round_down", "settle_groups_and_priorities"]
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,11 @@ def round_down(problem: Problem, x: np.ndarray) -> np.ndarray:
     non-negative coefficients, so any subset of a feasible point stays within its rows), minus
     what an order-class minimum or a priority pair then forbids."""
     keep = x > 1 - 1e-6
-    _settle_groups_and_priorities(problem, keep)
+    settle_groups_and_priorities(problem, keep)
     return np.flatnonzero(keep)
 
 
-def _settle_groups_and_priorities(problem: Problem, keep: np.ndarray) -> None:
+def settle_groups_and_priorities(problem: Problem, keep: np.ndarray) -> None:
     """Close groups below their minimum and drop triggers of unmet priorities (both only
     remove edges, which keeps every packing row satisfied); repeat until stable."""
     changed = True
