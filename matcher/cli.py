@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -175,6 +176,56 @@ def print_summary(alloc, out: Path | None = None) -> None:
     console.print(o)
     if out is not None:
         console.print(f"result written to {out}/")
+
+
+@app.command()
+def compare(
+    season: Path = typer.Argument(..., help="Season folder"),
+    strategies: str = typer.Option("cpsat,da-student,da-enterprise,boston,serial-dictatorship,"
+                                   "greedy", help="Comma-separated strategy names"),
+    time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds per strategy"),
+    seed: int = typer.Option(0, help="Seed (tie-breaking, solver)"),
+    out: Path | None = typer.Option(None, "--out", help="CSV to write (default: "
+                                    "results/compare-<season>.csv)"),
+) -> None:
+    """Solve one season with several strategies and print one table of metrics (saved as CSV).
+
+    Example: matcher compare instances/sample --strategies cpsat,da-student,greedy
+    """
+    from matcher.compare import compare as run_compare
+    from matcher.season import load_season
+    from solvers.registry import strategies as known
+
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    unknown = [s for s in names if s not in known()]
+    if unknown or not names:
+        err_console.print(f"unknown strategy {', '.join(unknown) or '(none given)'}; known: "
+                          f"{', '.join(known())}", style="red")
+        raise typer.Exit(2)
+    try:
+        loaded = load_season(season)
+    except SeasonError as exc:
+        _print_issues(exc.issues)
+        raise typer.Exit(EXIT_INVALID) from None
+    with console.status("comparing") as status:
+        table = run_compare(loaded, names, time_limit, seed,
+                            progress=lambda n: status.update(f"solving with {n}"))
+    out = out or Path("results") / f"compare-{season.name}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(out)
+    t = Table(title=f"Strategies on {loaded.name}")  # one column per strategy: fits a terminal
+    t.add_column("metric")
+    for name in table["strategy"]:
+        t.add_column(name, justify="right")
+    for col in table.columns.drop("strategy"):
+        t.add_row(col, *["-" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                         for v in table[col]])
+    console.print(t)
+    console.print(f"saved {out}")
+    if not table["audit_ok"].all():
+        raise typer.Exit(EXIT_AUDIT)
 
 
 @app.command()

@@ -101,3 +101,17 @@ def test_library_api_with_another_policy() -> None:
     assert alloc.audit.ok
     assert next(iter(alloc.metrics["objective"])) == "park_coverage"
     assert set(alloc.ledger["rule_id"]) <= {"internship-cost", "apprenticeship"}
+
+
+def test_compare_table(tmp_path: Path) -> None:
+    out = tmp_path / "cmp.csv"
+    result = runner.invoke(app, ["compare", str(SAMPLE), "--strategies",
+                                 "cpsat,da-student,boston,greedy", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out).set_index("strategy")
+    assert list(table.index) == ["cpsat", "da-student", "boston", "greedy"]
+    assert table["audit_ok"].all()
+    # placed is the first level: the exact strategy is never worse than a mechanism
+    assert (table.loc["cpsat", "placed"] >= table["placed"]).all()
+    assert {"spend_city_county", "blocking_pairs", "mean_rank", "median_rank"} <= set(table)
+    assert runner.invoke(app, ["compare", str(SAMPLE), "--strategies", "nope"]).exit_code == 2
