@@ -286,6 +286,7 @@ def compile_season(season: Season) -> Compiled:
         priority_triggers=SparseRows.from_lists(trig_rows) if trig_rows else SparseRows.empty(),
         priority_agents=SparseRows.from_lists(agent_rows) if agent_rows else SparseRows.empty(),
         ranking=ranking,
+        stable=pol.stability == "student-stable",
     )
     return Compiled(season, problem, options, edges, pol.subsidies, pay_e, pay_r, pay_f,
                     tuple(kinds_l), tuple(keys_l), np.asarray(periods_l, dtype=np.int64))

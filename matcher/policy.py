@@ -294,9 +294,6 @@ def _parse_constraints(cons: object, err) -> dict:
         if cons["stability"] not in STABILITY:
             err("constraints.stability",
                 f"{cons['stability']!r} is not one of {', '.join(STABILITY)}")
-        elif cons["stability"] != "none":
-            err("constraints.stability",
-                "'student-stable' is not supported by this version of the engine")
         else:
             out["stability"] = cons["stability"]
     return out

@@ -45,6 +45,8 @@ class _Model:
         self._add_groups()
         self.cover_vars = self._add_covers()
         self._add_priorities(ptr)
+        if problem.stable:
+            self._add_stability(ptr)
 
     def _add_rows(self) -> None:
         p, m, x = self.problem, self.model, self.x
@@ -100,6 +102,54 @@ class _Model:
                     m.add(z == 0)
                     break
                 m.add_bool_or(x[lo:hi]).only_enforce_if(z)
+
+    def _add_stability(self, agent_ptr: np.ndarray) -> None:
+        """No blocking pair: every (agent, slot) pair has the agent placed at a slot it ranks at
+        least as high, or the slot full in every option and holding nobody it ranks lower."""
+        p, m, x = self.problem, self.model, self.x
+        r = p.ranking
+        edge_slot = r.option_slot[p.edge_option]
+        members: dict[tuple[int, int], list[int]] = {}
+        for e, o in enumerate(p.edge_option):
+            t, s0, d = int(r.option_slot[o]), int(r.option_start[o]), int(r.option_span[o])
+            for q in range(s0, s0 + d):
+                members.setdefault((t, q), []).append(e)
+        full: dict[tuple[int, int], cp_model.IntVar] = {}
+
+        def is_full(t: int, q: int) -> cp_model.IntVar:
+            if (t, q) not in full:
+                f = full[(t, q)] = m.new_bool_var(f"full{t}_{q}")
+                idx = members.get((t, q), [])
+                m.add(sum(x[e] for e in idx) >= int(r.slot_capacity[t])).only_enforce_if(f)
+            return full[(t, q)]
+
+        options_of: dict[int, list[int]] = {}
+        for o, t in enumerate(r.option_slot):
+            options_of.setdefault(int(t), []).append(o)
+        no_room: dict[int, cp_model.IntVar] = {}
+
+        def slot_full(t: int) -> cp_model.IntVar:
+            if t not in no_room:
+                nr = no_room[t] = m.new_bool_var(f"noroom{t}")
+                for o in options_of.get(t, []):
+                    s0, d = int(r.option_start[o]), int(r.option_span[o])
+                    m.add_bool_or([is_full(t, q) for q in range(s0, s0 + d)]).only_enforce_if(nr)
+            return no_room[t]
+
+        by_slot = {t: np.flatnonzero(edge_slot == t) for t in np.unique(edge_slot)}
+        for a in range(p.n_agents):
+            lo, hi = int(agent_ptr[a]), int(agent_ptr[a + 1])
+            own = np.arange(lo, hi)
+            for t in np.unique(edge_slot[lo:hi]):
+                e0 = lo + int(np.flatnonzero(edge_slot[lo:hi] == t)[0])
+                better = own[r.edge_student_rank[own] <= r.edge_student_rank[e0]]
+                holders = by_slot[int(t)]
+                worse = holders[r.edge_slot_rank[holders] > r.edge_slot_rank[e0]]
+                z = m.new_bool_var(f"held{a}_{t}")
+                m.add_bool_or([*(x[e] for e in better), z])
+                if len(worse):
+                    m.add(sum(x[e] for e in worse) == 0).only_enforce_if(z)
+                m.add_implication(z, slot_full(int(t)))
 
     def expr(self, level: Level) -> cp_model.LinearExpr:
         nz = np.flatnonzero(level.weights)
@@ -166,6 +216,13 @@ def _run(built: _Model, expr: cp_model.LinearExpr, hint: np.ndarray, time_limit:
         return status, None, float("inf")
     xs = np.fromiter((solver.boolean_value(v) for v in built.x), dtype=bool, count=p.n_edges)
     return status, np.flatnonzero(xs), float(solver.best_objective_bound)
+
+
+def _infeasible(problem: Problem, start: float, seed: int, lines: list[str]) -> Solution:
+    empty = np.zeros(0, dtype=np.int64)
+    return Solution("cpsat", empty, Status.INFEASIBLE, problem.level_values(empty), 0,
+                    float("nan"), float("nan"), time.perf_counter() - start, seed,
+                    "\n".join(lines), {})
 
 
 def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hint: np.ndarray,
@@ -239,6 +296,7 @@ def solve_cpsat(
     start = time.perf_counter()
     deadline = start + time_limit
     built = _Model(problem)
+    prove_with_mip = prove_with_mip and not problem.stable  # HiGHS has no stability rows
     lines: list[str] = []
 
     def on_log(line: str) -> None:
@@ -265,6 +323,8 @@ def solve_cpsat(
         if relax is not None:
             if k == 0 and not len(best):
                 best = round_down(problem, relax.x)
+                if problem.stable and problem.blocking_pairs(best):
+                    best = np.zeros(0, dtype=np.int64)  # not an incumbent of the stable model
             n_fixed += _tighten(built, expr, relax, problem.level_values(best)[k]
                                 if len(best) else None)
             on_log(f"level {level.name}: LP bound {relax.value:.6g}, {n_fixed} edges fixed to 0")
@@ -282,6 +342,9 @@ def solve_cpsat(
         else:  # no CP-SAT solution in time: the earlier level's answer still holds
             bound = float(built.trivial_bound(level))
         value = problem.level_values(best)[k]
+        if status == cp_model.INFEASIBLE and problem.stable:
+            on_log("no stable allocation meets every other rule of the season")
+            return _infeasible(problem, start, seed, lines)
         if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
             raise RuntimeError(f"CP-SAT answers status {status} (infeasible or invalid): "
                                "the empty allocation is always feasible, so the model is broken")

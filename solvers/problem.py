@@ -131,7 +131,10 @@ class Problem:
     - `covers`: edge sets; a cover is "covered" when one of its edges is chosen (park coverage);
     - `priorities`: pairs (trigger edges, required agents): a trigger edge may be chosen only if
       every required agent is placed (poor students first);
-    - `levels`: the lexicographic objective, first matters most.
+    - `levels`: the lexicographic objective, first matters most;
+    - `stable`: no blocking pair — an agent who strictly prefers a slot (by `ranking`) to its
+      placement while the slot has room in one of its options or holds an agent it ranks
+      strictly lower (weak stability: ties never block).
     """
 
     n_agents: int
@@ -148,6 +151,7 @@ class Problem:
     priority_triggers: SparseRows = field(default_factory=SparseRows.empty)
     priority_agents: SparseRows = field(default_factory=SparseRows.empty)
     ranking: Ranking | None = None
+    stable: bool = False  # no blocking pair (student, slot) allowed; needs `ranking`
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "edge_agent", _as_array(self.edge_agent, np.int64))
@@ -191,6 +195,8 @@ class Problem:
             raise ValueError("group_min must have one entry per group")
         if len(self.priority_triggers) != len(self.priority_agents):
             raise ValueError("priority_triggers and priority_agents must pair up")
+        if self.stable and self.ranking is None:
+            raise ValueError("a stable problem needs both sides' ranks (ranking)")
         if self.ranking is not None:
             if len(self.ranking.agent_priority) != self.n_agents:
                 raise ValueError("ranking.agent_priority needs one entry per agent")
@@ -252,7 +258,46 @@ class Problem:
                 missing = [int(a) for a in agents if per_agent[a] == 0]
                 if missing:
                     out.append(f"priority {p}: triggered while agents {missing} are unplaced")
+        if self.stable:
+            pairs = self.blocking_pairs(chosen)
+            if pairs:
+                out.append(f"{len(pairs)} blocking pair(s), e.g. agent {pairs[0][0]} and slot "
+                           f"{pairs[0][1]}")
         return out
+
+    def slot_loads(self, chosen: np.ndarray) -> np.ndarray:
+        """Chosen agents per (slot, period) under `ranking`, shape (n_slots, periods + 1)."""
+        r = self.ranking
+        x = self.indicator(chosen).astype(bool)
+        opt = self.edge_option[x]
+        periods = int((r.option_start + r.option_span - 1).max()) if len(r.option_start) else 0
+        loads = np.zeros((r.n_slots, periods + 1), dtype=np.int64)
+        for o in opt:
+            t, s0, d = r.option_slot[o], r.option_start[o], r.option_span[o]
+            loads[t, s0:s0 + d] += 1
+        return loads
+
+    def blocking_pairs(self, chosen: np.ndarray) -> list[tuple[int, int]]:
+        """(agent, slot) pairs that block the chosen edges (see `stable`)."""
+        r = self.ranking
+        if r is None:
+            return []
+        x = self.indicator(chosen).astype(bool)
+        loads = self.slot_loads(chosen)
+        room = np.zeros(r.n_slots, dtype=bool)
+        for o in range(self.n_options):
+            t, s0, d = r.option_slot[o], r.option_start[o], r.option_span[o]
+            if np.all(loads[t, s0:s0 + d] < r.slot_capacity[t]):
+                room[t] = True
+        edge_slot = r.option_slot[self.edge_option]
+        worst = np.zeros(r.n_slots, dtype=np.int64)
+        np.maximum.at(worst, edge_slot[x], r.edge_slot_rank[x])
+        current = np.full(self.n_agents, np.iinfo(np.int64).max)
+        current[self.edge_agent[x]] = r.edge_student_rank[x]
+        blocks = (r.edge_student_rank < current[self.edge_agent]) & (
+            room[edge_slot] | (r.edge_slot_rank < worst[edge_slot]))
+        return sorted({(int(a), int(t)) for a, t in zip(self.edge_agent[blocks],
+                                                        edge_slot[blocks], strict=True)})
 
     def indicator(self, edges: np.ndarray) -> np.ndarray:
         """0/1 vector over all edges from a list of chosen edge indices."""
