@@ -107,6 +107,8 @@ def decode(c: Compiled, solution: Solution) -> Allocation:
         "blocking_pairs": m["blocking_pairs"],
         "preference_rank_histogram": m["preference_rank_histogram"],
         "students": len(c.season.students),
+        "strategy_info": {k: v for k, v in solution.info.items()
+                          if isinstance(v, (int, float, str, dict))},
         "audit_ok": report.ok,
         "audit_violations": report.violations[:50],
     }
