@@ -371,6 +371,8 @@ def solve_cpsat(
     if proven < len(problem.levels):
         value_here = best_values[proven] if problem.levels else 0
         gap = relative_gap(value_here, bound)
+    if problem.stable and problem.blocking_pairs(best):  # no stable allocation found in time
+        stopped_status = Status.UNKNOWN
     return Solution(
         strategy="cpsat",
         edges=best,
