@@ -2,10 +2,13 @@
 side proposing), Boston, serial dictatorship, and a greedy pass over the objective.
 
 How a slot with several periods and durations is offered to a mechanism (DESIGN §4a.14 leaves
-this to the strategy): a slot takes its longest duration that fits the season, in consecutive
-non-overlapping windows from period 1; its seats are capacity × windows. A matched student gets
+this to the strategy): the season is tiled from period 1 with consecutive windows, each the
+longest duration the slot offers from that start (3;6 months over 3 periods: 6 months from
+period 1, then 3 months from period 3); its seats are capacity × windows. A matched student gets
 the window given by their place in the slot's own order (the first `capacity` students the first
-window, and so on). On a one-period season of 3-month slots this is exactly hospitals/residents.
+window, and so on). Every period the slot can use lies in exactly one window, so a seat is free
+exactly when some option of the slot has room: the audit's blocking pairs and the mechanism's
+agree. On a one-period season of 3-month slots this is exactly hospitals/residents.
 
 Budgets, caps, order-class minimums and poor-first are not part of the mechanisms: they are
 applied afterwards in the mechanism's own order (first choices first, then the slot's order),
@@ -92,15 +95,16 @@ def market_view(problem: Problem, seed: int = 0) -> MarketView:
 
 def _windows(option_slot: np.ndarray, option_start: np.ndarray, option_span: np.ndarray,
              n_slots: int) -> list[list[int]]:
-    """Per slot, the options of its longest span that tile the season from period 1."""
+    """Per slot, options that tile the season from period 1: at each start the longest span
+    the slot offers there (so every period the slot can use is in exactly one window)."""
     out: list[list[int]] = [[] for _ in range(n_slots)]
     by_slot: dict[int, dict[tuple[int, int], int]] = {}
     for o, (t, s, d) in enumerate(zip(option_slot, option_start, option_span, strict=True)):
         by_slot.setdefault(int(t), {})[(int(s), int(d))] = o
     for t, opts in by_slot.items():
-        span = max(d for _, d in opts)
+        spans = sorted({d for _, d in opts}, reverse=True)
         start = 1
-        while (start, span) in opts:
+        while (span := next((d for d in spans if (start, d) in opts), None)) is not None:
             out[t].append(opts[(start, span)])
             start += span
     return out
