@@ -34,6 +34,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from machine import machine
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SAMPLE = ROOT / "instances" / "sample"
@@ -46,21 +48,6 @@ COLUMNS = ["date", "machine", "case", "students", "strategy", "runs", "wall_min"
 SIZES = (1000, 2000, 3000)
 SEEDS = (1, 2)
 STRATEGIES = ("cpsat", "mip")
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def machine() -> str:
-    return f"{platform.node()}; {cpu_model()}; {os.cpu_count()} cores"
 
 
 def code_version() -> str:

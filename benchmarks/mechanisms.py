@@ -46,6 +46,8 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(ROOT))
 
+from machine import machine  # noqa: E402  (beside this script)
+
 from solvers.mechanisms import Market, blocking_pairs, da_enterprise, da_student  # noqa: E402
 
 CHOICES = 10
@@ -53,21 +55,6 @@ SEAT_SHARE = 0.9
 ZIPF = 0.8
 COLUMNS = ["date", "machine", "case", "students", "slots", "pairs", "what", "runs", "wall_min",
            "wall_median", "matched", "note"]
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def machine() -> str:
-    return f"{platform.node()}; {cpu_model()}; {os.cpu_count()} cores"
 
 
 def random_market(n_students: int, seed: int = 0) -> dict[str, np.ndarray | int]:
