@@ -285,10 +285,12 @@ def solve_cpsat(
 ) -> Solution:
     """Solve `problem` lexicographically with CP-SAT within `time_limit` seconds in all.
 
-    With `lp` (the default) each level first gets its LP relaxation from HiGHS: the LP value
-    caps the level's objective (CP-SAT then proves optimality as soon as it meets it), the
-    rounded LP point is the first hint, and edges whose reduced cost shows they cannot reach the
-    hint's value are fixed to 0 (reduced-cost fixing). With `prove_with_mip` HiGHS' branch and
+    With `lp` (the default) a level first gets its LP relaxation from HiGHS: the LP value caps
+    the level's objective (CP-SAT then proves optimality as soon as it meets it), the rounded
+    LP point is the first hint, and edges whose reduced cost shows they cannot reach the hint's
+    value are fixed to 0 (reduced-cost fixing). When HiGHS races CP-SAT, only the first level
+    gets it: HiGHS' own root bounds the later ones, and a separate LP per level cost more
+    (seconds at 2,000 students) than it gave. With `prove_with_mip` HiGHS' branch and
     cut races CP-SAT on every level from the same hint, and the first to prove the level stops
     the other: CP-SAT is strong on the combinatorial side rows, HiGHS' cuts close the knapsack
     gaps that budgets leave.
@@ -319,7 +321,8 @@ def solve_cpsat(
             stopped_status = Status.FEASIBLE
             bound = float(built.trivial_bound(level))
             break
-        relax = lp_bound(problem, k, fixed_values, time_limit=remaining / 3) if lp else None
+        use_lp = lp and (k == 0 or not prove_with_mip)  # racing, HiGHS bounds later levels
+        relax = lp_bound(problem, k, fixed_values, time_limit=remaining / 3) if use_lp else None
         if relax is not None:
             if k == 0 and not len(best):
                 best = round_down(problem, relax.x)
