@@ -250,7 +250,7 @@ def _check_capacity(v: _SeasonView, usage) -> list[str]:
     return out
 
 
-def _cap_counts(v: _SeasonView, usage, pol) -> tuple[dict, dict]:
+def _cap_counts(v: _SeasonView, usage) -> tuple[dict, dict]:
     ent_count: Counter = Counter()
     post_count: Counter = Counter()
     for (tid, per), who in usage.items():
@@ -280,7 +280,7 @@ def _post_group_cap(v: _SeasonView, ratio: Fraction, group: tuple[str, str]) -> 
 
 def _check_caps(v: _SeasonView, usage, pol) -> list[str]:
     out = []
-    ent_count, post_count = _cap_counts(v, usage, pol)
+    ent_count, post_count = _cap_counts(v, usage)
     if pol.enterprise_cap is not None:
         for (eid, per), n in sorted(ent_count.items()):
             cap = math.floor(pol.enterprise_cap * int(v.ents[eid]["staff"]))
@@ -411,9 +411,8 @@ REASON_ORDER = ["budget", "min_size", "poor_first", "enterprise_cap", "same_post
 def _unplaced(v: _SeasonView, ranking: _SlotRanking, placements: list[Placement], usage,
               spend_by_fund, placed_ids: set[str]) -> pd.DataFrame:
     """A reason for every student not placed: what would break if they were added."""
-    pol = v.season.policy
     waiting: dict[str, bool] = {}
-    ent_count, post_count = _cap_counts(v, usage, pol)
+    ent_count, post_count = _cap_counts(v, usage)
     by_slot = Counter(p.slot_id for p in placements)
     rows = []
     for sid, stu in v.students.items():

@@ -36,7 +36,7 @@ from solvers.problem import Problem
 from solvers.registry import register
 from solvers.solution import Solution, Status
 
-__all__ = ["MarketView", "market_view"]
+__all__ = ["MarketView", "apply_rows"]
 
 
 class MarketView:
@@ -87,10 +87,6 @@ class MarketView:
             out[i] = lo + int(np.flatnonzero(p.edge_option[lo:hi] == option)[0])
         confirm = np.lexsort((m.slot_rank[pairs], m.student_rank[pairs]))
         return out[confirm]
-
-
-def market_view(problem: Problem, seed: int = 0) -> MarketView:
-    return MarketView(problem, seed)
 
 
 def _windows(option_slot: np.ndarray, option_start: np.ndarray, option_span: np.ndarray,

@@ -25,7 +25,6 @@ class LPBound:
     value: float
     x: np.ndarray
     reduced_cost: np.ndarray
-    optimal: bool
 
 
 def lp_bound(problem: Problem, level: int, fixed: list[int], time_limit: float = 30.0
@@ -36,7 +35,7 @@ def lp_bound(problem: Problem, level: int, fixed: list[int], time_limit: float =
 
     n = problem.n_edges
     if n + len(problem.covers) == 0:
-        return LPBound(0.0, np.zeros(0), np.zeros(0), True)
+        return LPBound(0.0, np.zeros(0), np.zeros(0))
     m = MipModel(problem, relax=True, side_rows=False)  # the side rows rarely tighten it
     for k, value in enumerate(fixed):
         m.fix_level(k, value)
@@ -50,7 +49,7 @@ def lp_bound(problem: Problem, level: int, fixed: list[int], time_limit: float =
     sol = h.getSolution()
     x = np.asarray(sol.col_value[:n])
     rc = np.asarray(sol.col_dual[:n])
-    return LPBound(float(h.getInfo().objective_function_value), x, rc, True)
+    return LPBound(float(h.getInfo().objective_function_value), x, rc)
 
 
 def round_down(problem: Problem, x: np.ndarray) -> np.ndarray:

@@ -146,4 +146,5 @@ def test_time_limit_returns_best_found_with_gap() -> None:
     assert sol.status in (Status.OPTIMAL, Status.FEASIBLE)
     assert not p.violations(sol.edges)
     assert 0 <= sol.gap <= 1
-    assert sol.runtime_s < 0.5 + 1.0
+    assert (sol.status == Status.OPTIMAL) == (sol.proven == len(p.levels))
+    # how close to the limit it stops is measured in benchmarks/, never asserted here
