@@ -19,10 +19,11 @@ class Status:
 
 
 def relative_gap(value: float, bound: float) -> float:
-    """Gap of a maximisation between the best value found and a bound, as a fraction."""
+    """Gap of a maximisation between the best value found and a bound, as a fraction in [0, 1]
+    of the larger of the two in size (so a level of negative values, -spend, reads the same)."""
     if bound <= value:
         return 0.0
-    return float((bound - value) / max(1.0, abs(bound)))
+    return float(min(1.0, (bound - value) / max(1.0, abs(bound), abs(value))))
 
 
 @dataclass(frozen=True)

@@ -148,3 +148,13 @@ def test_time_limit_returns_best_found_with_gap() -> None:
     assert 0 <= sol.gap <= 1
     assert (sol.status == Status.OPTIMAL) == (sol.proven == len(p.levels))
     # how close to the limit it stops is measured in benchmarks/, never asserted here
+
+
+def test_relative_gap_is_a_fraction() -> None:
+    from solvers.solution import relative_gap
+
+    assert relative_gap(218, 218) == 0
+    assert relative_gap(200, 220) == 20 / 220
+    assert relative_gap(-1999, 0) == 1.0  # -spend against a trivial bound of 0
+    assert relative_gap(-2000, -1000) == 0.5
+    assert relative_gap(-5, 10) == 1.0
