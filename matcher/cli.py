@@ -237,7 +237,7 @@ def policies() -> None:
         pol, _ = load_policy(name)
         if pol is not None:
             console.print(f"{name:16} {pol.source}  levels: {', '.join(pol.levels)}  "
-                          f"rules: {len(pol.subsidies)}", markup=False)
+                          f"rules: {len(pol.subsidies)}", markup=False, soft_wrap=True)
 
 
 @app.command("strategies")
