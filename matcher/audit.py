@@ -62,6 +62,12 @@ class _SeasonView:
                                   season.preferences["rank"], strict=True):
             self.lists[sid][tid] = int(rank)
         self.k = max((len(v) for v in self.lists.values()), default=0)
+        self.post_staff: dict[tuple[str, str], int] = {}  # smallest post_staff per post group
+        for t in self.slots.values():
+            g = _post_group(t)
+            if g is not None and t["post_staff"] >= 0:
+                self.post_staff[g] = min(self.post_staff.get(g, t["post_staff"]),
+                                         int(t["post_staff"]))
         self.by_major: dict[str, list[str]] = defaultdict(list)
         for tid, t in self.slots.items():
             for m in t["majors"]:
@@ -272,10 +278,15 @@ def _post_group(slot: dict) -> tuple[str, str] | None:
     return None
 
 
+def _enterprise_cap(v: _SeasonView, ratio: Fraction, eid: str) -> int:
+    """DESIGN §4a.5: floor(ratio × staff), the ratio as an exact decimal."""
+    return math.floor(ratio * int(v.ents[eid]["staff"]))
+
+
 def _post_group_cap(v: _SeasonView, ratio: Fraction, group: tuple[str, str]) -> int | None:
-    staffs = [int(t["post_staff"]) for t in v.slots.values()
-              if _post_group(t) == group and t["post_staff"] >= 0]
-    return math.floor(ratio * min(staffs)) if staffs else None
+    """DESIGN §4a.6: floor(ratio × the smallest post_staff of the group); None without any."""
+    staff = v.post_staff.get(group)
+    return None if staff is None else math.floor(ratio * staff)
 
 
 def _check_caps(v: _SeasonView, usage, pol) -> list[str]:
@@ -283,7 +294,7 @@ def _check_caps(v: _SeasonView, usage, pol) -> list[str]:
     ent_count, post_count = _cap_counts(v, usage)
     if pol.enterprise_cap is not None:
         for (eid, per), n in sorted(ent_count.items()):
-            cap = math.floor(pol.enterprise_cap * int(v.ents[eid]["staff"]))
+            cap = _enterprise_cap(v, pol.enterprise_cap, eid)
             if n > cap:
                 out.append(f"enterprise {eid} has {n} interns in period {per}, over its cap {cap} "
                            f"({pol.enterprise_cap} × {v.ents[eid]['staff']} staff)")
@@ -462,7 +473,7 @@ def _blockers(v: _SeasonView, ranking: _SlotRanking, p: Placement, usage, ent_co
         if per:
             eid = slot["enterprise_id"]
             if pol.enterprise_cap is not None:
-                cap = math.floor(pol.enterprise_cap * int(v.ents[eid]["staff"]))
+                cap = _enterprise_cap(v, pol.enterprise_cap, eid)
                 if ent_count[(eid, per)] >= cap:
                     out.append(("enterprise_cap", f"{eid} at its intern cap {cap} in period {per}"))
             g = _post_group(slot)
