@@ -25,7 +25,8 @@ import pandas as pd
 
 from matcher.errors import Issue
 
-__all__ = ["TABLE_NAMES", "RawTable", "Reading", "detect_format", "read_tables", "table_label"]
+__all__ = ["TABLE_NAMES", "RawTable", "Reading", "detect_format", "read_json_document",
+           "read_tables", "table_label"]
 
 TABLE_NAMES = (
     "schools",
@@ -357,8 +358,20 @@ def _read_json(folder: Path) -> tuple[dict[str, RawTable], list[Issue], set[str]
         doc = json.loads(decode_bytes(raw))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, ...
         return {}, [Issue(path.name, None, None, f"is not valid JSON: {exc}")], everything
+    return _json_tables(doc, path.name)
+
+
+def read_json_document(doc: object) -> Reading:
+    """The tables of an already-parsed season.json document (the portal's payload): the same
+    checks as a season.json file, and nothing read from disk."""
+    tables, issues, unreadable = _json_tables(doc, "season.json")
+    return Reading("json", tables, issues, frozenset(unreadable))
+
+
+def _json_tables(doc: object, label: str) -> tuple[dict[str, RawTable], list[Issue], set[str]]:
+    everything = set(TABLE_NAMES)
     if not isinstance(doc, dict):
-        return {}, [Issue(path.name, None, None,
+        return {}, [Issue(label, None, None,
                           "must be an object mapping table names to rows")], everything
     tables: dict[str, RawTable] = {}
     issues: list[Issue] = []
@@ -367,7 +380,7 @@ def _read_json(folder: Path) -> tuple[dict[str, RawTable], list[Issue], set[str]
         if name not in doc:
             continue
         rows_in = doc[name]
-        file = f"{path.name}[{name}]"
+        file = f"{label}[{name}]"
         if not isinstance(rows_in, list):
             issues.append(Issue(file, None, None, "must be a list of row objects"))
             unreadable.add(name)

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import Issue, SeasonError
-from matcher.io import TABLE_NAMES, RawTable, Reading, read_tables
+from matcher.io import TABLE_NAMES, RawTable, Reading, read_json_document, read_tables
 from matcher.policy import KINDS, SIZE_CLASSES, WHOLE_SEASON_KINDS, Policy, load_policy
 
-__all__ = ["Season", "load_season", "validate_season"]
+__all__ = ["Season", "load_season", "season_from_document", "validate_season"]
 
 TRUE = {"true", "1", "是", "yes", "y", "t"}
 FALSE = {"false", "0", "否", "no", "n", "f", ""}
@@ -103,14 +103,29 @@ def load_season(folder: str | Path, policy: Policy | None = None) -> Season:
     return season
 
 
+def season_from_document(doc: object, policy: Policy, name: str = "season",
+                         periods: int = 2) -> Season:
+    """A season from an in-memory season.json document (table name → rows) and a resolved
+    policy, with every check `load_season` makes; nothing is read from or written to disk.
+    Raise `SeasonError` listing every error found."""
+    config = {"name": name, "periods": periods}
+    season, issues = _check(config, [], read_json_document(doc), None, policy)
+    if season is None or any(i.is_error for i in issues):
+        raise SeasonError(issues)
+    return season
+
+
 def _load(folder: Path, policy_override: Policy | None = None
           ) -> tuple[Season | None, list[Issue]]:
-    issues: list[Issue] = []
     if not folder.is_dir():
         return None, [Issue(str(folder), None, None, "is not a season folder")]
     config, cfg_issues = _read_config(folder)
-    issues += cfg_issues
-    reading = read_tables(folder)
+    return _check(config, cfg_issues, read_tables(folder), folder, policy_override)
+
+
+def _check(config: dict, issues: list[Issue], reading: Reading, folder: Path | None,
+           policy_override: Policy | None) -> tuple[Season | None, list[Issue]]:
+    """Type and validate the tables read, resolve the policy, and build the Season."""
     tables = reading.tables
     issues += reading.issues
     typed: dict[str, pd.DataFrame] = {}
@@ -150,7 +165,8 @@ def _load(folder: Path, policy_override: Policy | None = None
     for name in ("funds", "preferences"):
         typed.setdefault(name, _empty(name))
     season = Season(
-        name=str(config.get("name", folder.name)), periods=int(periods), policy=policy,
+        name=str(config.get("name", folder.name if folder else "season")), periods=int(periods),
+        policy=policy,
         schools=typed["schools"], parks=typed["parks"], enterprises=typed["enterprises"],
         students=typed["students"], slots=typed["slots"], funds=typed["funds"],
         preferences=typed["preferences"], rankings=typed.get("rankings"), folder=folder,
