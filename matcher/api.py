@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from matcher.allocation import Allocation, decode
 from matcher.compile import compile_season
@@ -11,7 +12,10 @@ from matcher.policy import Policy, load_policy
 from matcher.season import Season, load_season
 from solvers.registry import get_strategy
 
-__all__ = ["DEFAULT_TIME_LIMIT", "solve"]
+if TYPE_CHECKING:
+    from matcher.portal import Limits
+
+__all__ = ["DEFAULT_TIME_LIMIT", "solve", "solve_json"]
 
 DEFAULT_TIME_LIMIT = 60.0
 
@@ -44,3 +48,14 @@ def solve(
     solution = get_strategy(strategy)(compiled.problem, time_limit=time_limit, seed=seed,
                                       log=log)
     return decode(compiled, solution)
+
+
+def solve_json(payload: object, *, limits: Limits | None = None) -> dict:
+    """The portal's call: a request (a dict or JSON text, `schemas/solve-request.schema.json`)
+    in, a JSON-ready dict (`schemas/solve-response.schema.json`) out. Never raises for bad
+    input: it answers `{"ok": false, "errors": [...]}`. `limits` is a `matcher.portal.Limits`
+    (payload bytes, rows per table, string length, nesting); see `matcher.portal.solve_json`."""
+    from matcher.portal import LIMITS
+    from matcher.portal import solve_json as run
+
+    return run(payload, limits=limits or LIMITS)
