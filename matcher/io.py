@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from matcher.aliases import map_headers, table_file
 from matcher.errors import Issue
 
 __all__ = ["TABLE_NAMES", "RawTable", "Reading", "detect_format", "read_json_document",
@@ -91,7 +92,8 @@ def read_tables(folder: Path) -> Reading:
     reader = {"csv": _read_csv_folder, "xlsx": _read_xlsx, "json": _read_json,
               "parquet": _read_parquet}[fmt]
     tables, issues, unreadable = reader(folder)
-    return Reading(fmt, tables, issues, frozenset(unreadable))
+    tables, renamed = map_headers(tables)  # export headers (学号, 专业, ...) as contract columns
+    return Reading(fmt, tables, issues + renamed, frozenset(unreadable))
 
 
 def cell_text(value: object) -> str:
@@ -272,10 +274,12 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, RawTable], list[Issue], se
     tables: dict[str, RawTable] = {}
     issues: list[Issue] = []
     unreadable: set[str] = set()
+    present = [p.name for p in folder.glob("*.csv")]
     for name in TABLE_NAMES:
-        path = folder / f"{name}.csv"
-        if not path.exists():
+        found_name = table_file(present, name, ".csv")  # students.csv, else e.g. 学生.csv
+        if found_name is None:
             continue
+        path = folder / found_name
         table, found = _read_csv_file(path, name)
         issues += found
         if table is not None:
@@ -313,11 +317,12 @@ def _read_xlsx(folder: Path) -> tuple[dict[str, RawTable], list[Issue], set[str]
     unreadable: set[str] = set()
     try:
         for name in TABLE_NAMES:
-            if name not in wb.sheetnames:
+            sheet = table_file(wb.sheetnames, name)  # the sheet 'students', else e.g. '学生'
+            if sheet is None:
                 continue
-            file = f"{path.name}[{name}]"
+            file = f"{path.name}[{sheet}]"
             try:
-                table, found = _read_sheet(wb[name], name, file)
+                table, found = _read_sheet(wb[sheet], name, file)
             except Exception as exc:  # a chart sheet, a damaged sheet
                 table, found = None, [Issue(file, None, None, f"cannot be read: {exc}")]
             issues += found
@@ -365,7 +370,8 @@ def read_json_document(doc: object) -> Reading:
     """The tables of an already-parsed season.json document (the portal's payload): the same
     checks as a season.json file, and nothing read from disk."""
     tables, issues, unreadable = _json_tables(doc, "season.json")
-    return Reading("json", tables, issues, frozenset(unreadable))
+    tables, renamed = map_headers(tables)
+    return Reading("json", tables, issues + renamed, frozenset(unreadable))
 
 
 def _json_tables(doc: object, label: str) -> tuple[dict[str, RawTable], list[Issue], set[str]]:

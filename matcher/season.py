@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from matcher.aliases import unrecognised_hint
 from matcher.errors import Issue, SeasonError
 from matcher.io import TABLE_NAMES, RawTable, Reading, read_json_document, read_tables
 from matcher.policy import KINDS, SIZE_CLASSES, WHOLE_SEASON_KINDS, Policy, load_policy
@@ -272,8 +273,9 @@ def _type_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[Issue]]:
         df = pd.DataFrame({c: pd.Series([], dtype=object) for c in schema},
                           index=pd.RangeIndex(0))
     missing = [c for c, (_, req) in schema.items() if req and c not in df.columns]
+    hint = unrecognised_hint(raw.name, df.columns) if missing else ""  # headers no alias maps
     for c in missing:
-        issues.append(Issue(raw.file, raw.header_row, c, "required column is missing"))
+        issues.append(Issue(raw.file, raw.header_row, c, "required column is missing" + hint))
     if missing:
         return None, issues
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
