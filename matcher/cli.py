@@ -249,5 +249,25 @@ def list_strategies() -> None:
         console.print(name)
 
 
+@app.command()
+def schema(
+    name: str = typer.Argument("solve-request",
+                               help="season, policy, solve-request or solve-response"),
+    write: Path | None = typer.Option(None, "--write", help="Write every schema into FOLDER"),
+) -> None:
+    """Print the JSON Schema of a portal payload, or write them all (as in schemas/)."""
+    from matcher.models import schema_documents, schema_text, write_schemas
+
+    if write is not None:
+        for path in write_schemas(write):
+            console.print(f"wrote {path}")
+        return
+    docs = schema_documents()
+    if name not in docs:
+        err_console.print(f"unknown schema {name!r}; known: {', '.join(docs)}", style="red")
+        raise typer.Exit(2)
+    sys.stdout.write(schema_text(docs[name]))
+
+
 if __name__ == "__main__":
     app()

@@ -401,7 +401,11 @@ MODELS: dict[str, type[BaseModel]] = {
 
 def schema_documents() -> dict[str, dict]:
     """The JSON Schema of every model, by file stem (`season` → `season.schema.json`)."""
-    return {name: model.model_json_schema() for name, model in MODELS.items()}
+    docs = {}
+    for name, model in MODELS.items():
+        docs[name] = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                      "$id": f"{name}.schema.json", **model.model_json_schema()}
+    return docs
 
 
 def schema_text(schema: dict) -> str:
