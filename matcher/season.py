@@ -89,6 +89,40 @@ class Season:
 
         return replace(self, policy=policy)
 
+    def with_budgets(self, scale: float | dict[str, float]) -> Season:
+        """The same season with fund budgets multiplied (a what-if): one factor for every fund,
+        or factors by `fund_id` (funds not named keep their budget).
+
+        An infinite factor removes the fund's row, so its rules have no budget (DESIGN §4a.11).
+        Budgets are rounded down to the fen, so the solvers and the audit read the same figure.
+        Raise `ValueError` for a negative or NaN factor, a fund with no row, or a budget beyond
+        MAX_YUAN."""
+        from dataclasses import replace
+        from fractions import Fraction
+
+        ids = list(self.funds["fund_id"])
+        factors = dict.fromkeys(ids, scale) if not isinstance(scale, dict) else dict(scale)
+        unknown = sorted(set(factors) - set(ids))
+        if unknown:
+            raise ValueError(f"no fund {', '.join(map(repr, unknown))} in funds.csv; funds: "
+                             f"{', '.join(ids) or '(none)'}")
+        budgets, keep = [], []
+        for fund, budget in zip(ids, self.funds["budget"], strict=True):
+            factor = float(factors.get(fund, 1.0))
+            if not factor >= 0:
+                raise ValueError(f"budget factor {factor!r} for fund {fund!r} is not >= 0")
+            keep.append(factor != float("inf"))
+            if not keep[-1]:
+                continue
+            fen = Fraction(str(float(budget))) * Fraction(str(factor)) * 100
+            if fen > MAX_YUAN * 100:
+                raise ValueError(f"fund {fund!r}: {budget} × {factor} is beyond "
+                                 f"{MAX_YUAN:,} yuan")
+            budgets.append(float(Fraction(int(fen), 100)))
+        funds = self.funds[np.asarray(keep, dtype=bool)].copy()
+        funds["budget"] = np.asarray(budgets, dtype=float)
+        return replace(self, funds=funds.reset_index(drop=True))
+
 
 def validate_season(folder: str | Path) -> list[Issue]:
     """Every problem found in the season folder (errors and warnings), sorted by place."""
