@@ -269,5 +269,103 @@ def schema(
     sys.stdout.write(schema_text(docs[name]))
 
 
+@app.command()
+def sweep(
+    grid: Path | None = typer.Option(None, "--grid", help="TOML grid file (keys seasons, "
+                                     "policies, budgets, strategies, seeds, time_limit); the "
+                                     "options below replace its keys"),
+    seasons: str | None = typer.Option(None, help="Comma-separated season folders or generator "
+                                       "specs SCALE[-STUDENTS]-seedN[@POLICY] (city-1500-seed1)"),
+    policies: str | None = typer.Option(None, help="Comma-separated presets or policy files; "
+                                        "'season' is each season's own [default: season]"),
+    budgets: str | None = typer.Option(None, help="Comma-separated budget factors: 0.5 (every "
+                                       "fund), 'city_county=0.5;employment=2', inf (no budget) "
+                                       "[default: 1]"),
+    strategies: str | None = typer.Option(None, help="Comma-separated strategies "
+                                          "[default: cpsat]"),
+    seeds: str | None = typer.Option(None, help="Comma-separated seeds [default: 0]"),
+    time_limit: float | None = typer.Option(None, "--time-limit",
+                                            help="Seconds per task [default: 60]"),
+    workers: int | None = typer.Option(None, "--workers", min=1,
+                                       help="Local processes [default: one per CPU]"),
+    ray: str | None = typer.Option(None, "--ray", help="Run on Ray instead: a cluster address "
+                                   "(auto, HOST:PORT, ray://HOST:PORT) or 'local'"),
+    out: Path = typer.Option(Path("results/sweep.parquet"), "--out",
+                             help="Parquet table to write; the same rows go to a CSV beside it"),
+) -> None:
+    """Solve a grid of seasons × policies × budgets × strategies × seeds in parallel: one row
+    of metrics per task in one Parquet table (and a CSV beside it).
+
+    A task that fails becomes a row with its error and the sweep goes on; then the exit code is
+    4 (the table is still written). Exit 3 when the audit rejected any result.
+
+    Examples:
+      matcher sweep --seasons city-1000-seed1,city-1000-seed2 --strategies cpsat,da-student
+          --budgets 0.5,1,2 --time-limit 20 --out results/budgets.parquet
+      matcher sweep --grid study.toml --workers 8
+      matcher sweep --grid study.toml --ray ray://head:10001
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from matcher.sweep import Grid, GridError, SweepError, run_sweep, split_list
+
+    given = {"seasons": split_list(seasons), "policies": split_list(policies),
+             "budgets": split_list(budgets), "strategies": split_list(strategies),
+             "seeds": split_list(seeds), "time_limit": time_limit}
+    try:
+        the_grid = Grid.from_toml(grid, **given) if grid is not None else Grid.build(**given)
+    except GridError as exc:
+        for problem in exc.problems:
+            err_console.print(problem, style="red", markup=False, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    if out.suffix != ".parquet":
+        out = out.with_name(out.name + ".parquet")
+    n = len(the_grid.tasks())
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        job = bar.add_task(f"sweep: {n} task(s)", total=n)
+        try:
+            table = run_sweep(the_grid, out, workers=workers, ray=ray,
+                              progress=lambda done, total, row: bar.update(job, completed=done))
+        except SweepError as exc:
+            err_console.print(str(exc), style="red", markup=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print(f"interrupted: the tasks finished so far are in {out}",
+                              style="red")
+            raise typer.Exit(130) from None
+    _print_sweep(table)
+    console.print(f"saved {len(table)} row(s) to {out} and {out.with_suffix('.csv')}")
+    failed = table[table["status"] == "error"]
+    for _, row in failed.head(10).iterrows():
+        err_console.print(f"task {row['task']} ({row['season']}, {row['policy']}, "
+                          f"{row['budget']}, {row['strategy']}, seed {row['seed']}): "
+                          f"{row['error']}", style="red", markup=False, highlight=False)
+    if table["audit_ok"].eq(False).any():
+        err_console.print("the audit rejected a result: see audit_ok", style="bold red")
+        raise typer.Exit(EXIT_AUDIT)
+    if len(failed):
+        err_console.print(f"{len(failed)} of {len(table)} task(s) failed: see the error column",
+                          style="bold red")
+        raise typer.Exit(4)
+
+
+def _print_sweep(table) -> None:
+    """One line per strategy: tasks, failures and mean metrics over the grid."""
+    t = Table(title="Sweep by strategy")
+    for col in ("strategy", "tasks", "failed", "placed", "local", "spend", "gap", "runtime_s"):
+        t.add_column(col, justify="left" if col == "strategy" else "right")
+    for name, rows in table.groupby("strategy", sort=False):
+        ok = rows[rows["status"] != "error"]
+
+        def mean(col: str, rows=ok) -> str:
+            vals = rows[col].dropna()
+            return "-" if vals.empty else f"{float(vals.mean()):,.4g}"
+
+        t.add_row(str(name), str(len(rows)), str(len(rows) - len(ok)), mean("placed"),
+                  mean("local"), mean("spend"), mean("gap"), mean("runtime_s"))
+    console.print(t)
+
+
 if __name__ == "__main__":
     app()
