@@ -56,11 +56,11 @@ def test_result_folder_contract(solved: Path) -> None:
 
 
 def test_report_workbook(solved: Path) -> None:
-    wb = load_workbook(solved / "report.xlsx", read_only=True)
-    assert {"summary", "assignments", "ledger", "unplaced", "funds"} <= set(wb.sheetnames)
-    rows = list(wb["assignments"].iter_rows(values_only=True))
-    assert rows[0][:2] == ("student_id", "slot_id")
-    assert len(rows) - 1 == len(pd.read_csv(solved / "assignments.csv"))
+    wb = load_workbook(solved / "report.xlsx", read_only=True)  # Chinese by default
+    assert {"概览", "安置名单", "补贴台账", "未安置", "资金使用"} <= set(wb.sheetnames)
+    rows = list(wb["安置名单"].iter_rows(values_only=True))
+    assert rows[2][:2] == ("学号", "姓名")  # title, note, then the header row
+    assert len(rows) - 3 == len(pd.read_csv(solved / "assignments.csv"))
 
 
 def test_json_output_and_time_limit(tmp_path: Path) -> None:
