@@ -87,16 +87,30 @@ def _issues_from_validation(exc: ValidationError) -> list[Issue]:
     """One Issue per place; the messages of a union's branches joined by 'or'."""
     found: dict[tuple, list[str]] = {}
     for err in exc.errors(include_url=False, include_input=False, include_context=False):
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key: not part of the contract (a typo?)"
-        found.setdefault(_where(tuple(err["loc"])), []).append(msg)
+        where = _where(tuple(err["loc"]))
+        found.setdefault(where, []).append(_message(err["type"], err["msg"], where))
     issues = []
     for (file, row, column), msgs in found.items():
         msgs = list(dict.fromkeys(msgs))
         text = msgs[0] + "".join(f", or {m.removeprefix('Input should be ')}" for m in msgs[1:])
         issues.append(Issue(file, row, column, text))
     return issues
+
+
+def _message(kind: str, msg: str, where: tuple[str, int | None, str | None]) -> str:
+    """pydantic's message, in the loader's words where a table is concerned."""
+    file, _, column = where
+    table = file.startswith("season.json[")
+    if kind == "extra_forbidden":
+        return "unknown key: not part of the contract (a typo?)"
+    if table and kind == "missing":
+        return ("required column is missing" if column else
+                "is missing: every season needs this table")
+    if table and kind == "list_type":
+        return "must be a list of row objects"
+    if kind == "model_type":
+        return "is not an object of column: value" if table else "Input should be an object"
+    return msg.removeprefix("Value error, ")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -153,7 +167,8 @@ def check_limits(payload: object, limits: Limits = LIMITS) -> list[Issue]:
                 size += len(value)
                 stack.extend((item, (*loc, i), depth + 1) for i, item in enumerate(value))
         else:
-            problem = f"a {type(value).__name__} is not a JSON value"
+            problem = (f"a value of type {type(value).__name__} is not JSON (text, numbers, "
+                       "booleans, null, lists and objects only)")
         if problem:
             issues.append(Issue(*_where(loc), problem))
             if len(issues) >= 50:
@@ -187,8 +202,13 @@ def parse_request(payload: object, limits: Limits = LIMITS) -> SolveRequest:
             raise PayloadError([Issue("request", None, None, f"larger than the limit of "
                                       f"{limits.max_bytes:,} bytes")])
         try:
-            payload = json.loads(payload)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+            text = payload if isinstance(payload, str) else bytes(payload).decode("utf-8")
+            payload = json.loads(text)
+        except UnicodeDecodeError as exc:
+            raise PayloadError([Issue("request", None, None,
+                                      f"is not UTF-8 text: {exc.reason} at byte {exc.start}")]
+                               ) from None
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError; nesting too deep
             raise PayloadError([Issue("request", None, None,
                                       f"is not valid JSON: {exc}")]) from None
     if not isinstance(payload, dict):
