@@ -1,7 +1,13 @@
-"""The `matcher` command line (DESIGN §7): generate, validate, solve, policies, strategies.
+"""The `matcher` command line (DESIGN §7): generate, validate, solve, report, compare, ...
 
-Exit codes: 0 success; 1 the season or policy is invalid (every problem printed, by file, row and
-column, and nothing written); 2 bad command-line usage; 3 the audit rejected a result (a bug).
+Exit codes (the same for every command):
+  0  success;
+  1  invalid input: the season or policy (every problem printed, by file, row and column, and
+     nothing written), a result folder that cannot be read or does not fit its season, or an
+     output that cannot be written;
+  2  bad command-line usage (an unknown option, strategy, format or language);
+  3  the independent audit rejected a result (a bug: please report it).
+Scripts: `--json` prints machine-readable output on stdout; `--quiet` prints nothing but errors.
 """
 
 from __future__ import annotations
@@ -44,7 +50,15 @@ def _print_issues(issues, limit: int = 200) -> None:
 
 @app.command()
 def validate(season: Path = typer.Argument(..., help="Season folder")) -> None:
-    """Check a season folder and print every problem found, by file, row and column."""
+    """Check a season folder and print every problem found, by file, row and column.
+
+    Exports with Chinese headers (学号, 姓名, 专业, 学校, ...) are read through the
+    alias table of matcher/aliases.py; a header it cannot map is named in a warning.
+
+    Examples:
+      matcher validate instances/sample
+      matcher validate seasons/2026-h2 2> issues.txt
+    """
     issues = validate_season(season)
     _print_issues(issues)
     errors = [i for i in issues if i.is_error]
@@ -64,7 +78,12 @@ def generate(
     students: int | None = typer.Option(None, help="Override the number of students"),
     policy: str = typer.Option("chenzhou-2018", help="Policy preset the season points to"),
 ) -> None:
-    """Write a synthetic season folder (seeded, with realistic skew)."""
+    """Write a synthetic season folder (seeded, with realistic skew).
+
+    Examples:
+      matcher generate --scale sample --seed 7 --out seasons/demo
+      matcher generate --scale city --seed 1 --students 5000 --out seasons/city-1
+    """
     from matcher.generate import SCALES, write_season
     from matcher.generate import generate as make
 
@@ -86,13 +105,26 @@ def solve(
     time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the whole solve"),
     seed: int = typer.Option(0, help="Solver seed"),
     out: Path | None = typer.Option(None, "--out", help="Result folder to write"),
-    report: str | None = typer.Option(None, "--report", help="Also write a report: xlsx"),
+    report: str | None = typer.Option(None, "--report", help="Also write a report into --out: "
+                                      "xlsx (report.xlsx), html (summary.html, summary.md and "
+                                      "charts) or all"),
+    lang: str = typer.Option("zh", "--lang", help="Report language: zh or en"),
     policy: str | None = typer.Option(None, help="Policy preset or file instead of the season's"),
     json_out: bool = typer.Option(False, "--json", help="Print metrics.json instead of tables"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No tables, no progress: only "
+                               "errors (on stderr) and the exit code"),
     log: bool = typer.Option(False, "--log", help="Stream the solver's log"),
 ) -> None:
-    """Solve a season and print the summary; write the result folder with --out."""
-    from matcher.api import solve as run
+    """Solve a season and print the summary; write the result folder with --out.
+
+    A progress bar shows the strategy, the level being solved and the time against the limit.
+
+    Examples:
+      matcher solve instances/sample --out results/sample --report all
+      matcher solve seasons/city-1 --time-limit 120 --out results/city-1 --report xlsx --lang en
+      matcher solve instances/sample --json --quiet > metrics.json
+    """
+    from matcher.progress import solving
     from matcher.results import write_result
     from solvers.registry import strategies
 
@@ -100,35 +132,148 @@ def solve(
         err_console.print(f"unknown strategy {strategy!r}; known: {', '.join(strategies())}",
                           style="red")
         raise typer.Exit(2)
-    if report not in (None, "xlsx"):
-        err_console.print(f"unknown report format {report!r}; known: xlsx", style="red")
+    _check_report_options(report, lang)
+    if report is not None and out is None:
+        err_console.print("--report writes into the result folder: give --out DIR too",
+                          style="red")
         raise typer.Exit(2)
     try:
-        with console.status(f"solving {season} with {strategy} (limit {time_limit:g} s)",
-                            spinner="dots") if not json_out else _null():
-            alloc = run(season, policy=policy, strategy=strategy, time_limit=time_limit,
-                        seed=seed, log=(lambda line: err_console.print(line, markup=False))
-                        if log else None)
+        with solving(strategy, time_limit, show=not (quiet or json_out)) as on_log:
+            loaded = _season_under(season, policy)
+            alloc = _run_solve(loaded, strategy, time_limit, seed, on_log, log)
     except SeasonError as exc:
         _print_issues(exc.issues)
         err_console.print(f"{len(exc.errors)} error(s): the season is invalid; nothing solved",
                           style="bold red")
         raise typer.Exit(EXIT_INVALID) from None
+    written: list[Path] = []
     if out is not None:
         write_result(alloc, out)
-        if report == "xlsx":
-            from matcher.report import write_workbook
+        if report is not None:
+            from matcher.report_data import from_allocation
 
-            write_workbook(alloc, out / "report.xlsx")
+            written = _write_report(from_allocation(alloc, loaded), out, report, lang)
     if json_out:
         sys.stdout.write(json.dumps(alloc.metrics, ensure_ascii=False, indent=2) + "\n")
-    else:
+    elif not quiet:
         print_summary(alloc, out)
+        for path in written:
+            console.print(f"report: {path}", markup=False)
     if not alloc.audit.ok:
         _print_issues([])
         for v in alloc.audit.violations[:20]:
             err_console.print(f"audit: {v}", style="bold red")
         raise typer.Exit(EXIT_AUDIT)
+
+
+def _season_under(season: Path, policy: str | None):
+    """The season folder loaded under its own policy or `policy`; SeasonError lists issues."""
+    from matcher.policy import load_policy
+    from matcher.season import load_season
+
+    pol = None
+    if policy is not None:
+        pol, issues = load_policy(policy, Path("."))
+        if pol is None:
+            raise SeasonError(issues)
+    return load_season(season, pol)
+
+
+def _run_solve(season, strategy: str, time_limit: float, seed: int, on_progress, log: bool):
+    """Solve, feeding the solver's log lines to the progress display and, with --log, stderr."""
+    from matcher.api import solve as run
+
+    def on_log(line: str) -> None:
+        if on_progress is not None:
+            on_progress(line)
+        if log:
+            err_console.print(line, markup=False)
+
+    wants_log = log or on_progress is not None
+    return run(season, strategy=strategy, time_limit=time_limit, seed=seed,
+               log=on_log if wants_log else None)
+
+
+def _check_report_options(fmt: str | None, lang: str) -> None:
+    """Exit 2 on a report format or language the reports do not know."""
+    from matcher.labels import LANGS
+    from matcher.report import FORMATS
+
+    if fmt is not None and fmt not in FORMATS:
+        err_console.print(f"unknown report format {fmt!r}; known: {', '.join(FORMATS)}",
+                          style="red")
+        raise typer.Exit(2)
+    if lang not in LANGS:
+        err_console.print(f"unknown language {lang!r}; known: {', '.join(LANGS)}", style="red")
+        raise typer.Exit(2)
+
+
+def _write_report(data, folder: Path, fmt: str, lang: str) -> list[Path]:
+    """Write the report files, or exit 1 saying why (each file is whole or absent)."""
+    from matcher.report import write_reports
+
+    try:
+        return write_reports(data, folder, fmt, lang)
+    except OSError as exc:
+        err_console.print(f"cannot write the report into {folder}: {exc}", style="red",
+                          markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+@app.command()
+def report(
+    result: Path = typer.Argument(..., help="Result folder (from matcher solve --out)"),
+    season: Path | None = typer.Option(None, "--season", help="Season folder the result was "
+                                       "solved on (needed unless metrics.json names it)"),
+    policy: str | None = typer.Option(None, help="Policy the result was solved under, when not "
+                                      "the season's"),
+    fmt: str = typer.Option("all", "--format", help="xlsx (report.xlsx), html (summary.html, "
+                            "summary.md and charts) or all"),
+    lang: str = typer.Option("zh", "--lang", help="zh or en"),
+    json_out: bool = typer.Option(False, "--json", help="Print the files written as JSON"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors"),
+) -> None:
+    """(Re)build the report of a result folder from its files, without solving again.
+
+    Names of students, schools, enterprises, parks and funds come from the season;
+    the independent audit checks the result against it first.
+
+    Examples:
+      matcher report results/sample --season instances/sample
+      matcher report results/sample --season instances/sample --format xlsx --lang en
+    """
+    from matcher.report_data import ResultError, from_result, read_result
+
+    _check_report_options(fmt, lang)
+    if season is None:
+        try:
+            named = read_result(result)[3].get("season")
+        except ResultError as exc:
+            err_console.print(str(exc), style="red", markup=False)
+            raise typer.Exit(EXIT_INVALID) from None
+        if not named:
+            err_console.print(f"{result} does not say which season it was solved on: give "
+                              "--season", style="red")
+            raise typer.Exit(2)
+        season = Path(named) if Path(named).is_absolute() else result / named
+    try:
+        loaded = _season_under(season, policy)
+    except SeasonError as exc:
+        _print_issues(exc.issues)
+        err_console.print(f"{len(exc.errors)} error(s): the season is invalid", style="bold red")
+        raise typer.Exit(EXIT_INVALID) from None
+    try:
+        data = from_result(result, loaded)
+    except ResultError as exc:
+        err_console.print(str(exc), style="red", markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    written = _write_report(data, result, fmt, lang)
+    if json_out:
+        sys.stdout.write(json.dumps({"files": [str(p) for p in written]}, ensure_ascii=False)
+                         + "\n")
+    elif not quiet:
+        for path in written:
+            console.print(f"wrote {path}", markup=False)
 
 
 class _null:
@@ -190,7 +335,9 @@ def compare(
 ) -> None:
     """Solve one season with several strategies and print one table of metrics (saved as CSV).
 
-    Example: matcher compare instances/sample --strategies cpsat,da-student,greedy
+    Examples:
+      matcher compare instances/sample --strategies cpsat,da-student,greedy
+      matcher compare seasons/city-1 --time-limit 120 --out results/compare-city-1.csv
     """
     from matcher.compare import compare as run_compare
     from matcher.season import load_season
@@ -375,7 +522,10 @@ def resolve(
 
 @app.command()
 def policies() -> None:
-    """List the bundled policy presets."""
+    """List the bundled policy presets.
+
+    Example: matcher policies (then: matcher solve SEASON --policy linfen-2018)
+    """
     from matcher.policy import load_policy, preset_names
 
     for name in preset_names():
@@ -387,7 +537,10 @@ def policies() -> None:
 
 @app.command("strategies")
 def list_strategies() -> None:
-    """List the registered strategies."""
+    """List the registered strategies.
+
+    Example: matcher strategies (then: matcher solve SEASON --strategy da-student)
+    """
     from solvers.registry import strategies
 
     for name in strategies():
@@ -400,7 +553,10 @@ def schema(
                                help="season, policy, solve-request or solve-response"),
     write: Path | None = typer.Option(None, "--write", help="Write every schema into FOLDER"),
 ) -> None:
-    """Print the JSON Schema of a portal payload, or write them all (as in schemas/)."""
+    """Print the JSON Schema of a portal payload, or write them all (as in schemas/).
+
+    Examples: matcher schema solve-request; matcher schema --write schemas
+    """
     from matcher.models import schema_documents, schema_text, write_schemas
 
     if write is not None:
