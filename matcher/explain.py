@@ -483,8 +483,9 @@ TEXT = {
 }
 
 
-def _t(key: str, lang: str, **kw: object) -> str:
-    zh, en = TEXT[key]
+def _t(msg: str, lang: str, **kw: object) -> str:
+    """Message `msg` of TEXT in `lang`, filled in."""
+    zh, en = TEXT[msg]
     return (zh if lang == "zh" else en).format(**kw)
 
 

@@ -125,6 +125,8 @@ def test_enterprise_cap_raised_through_staff(tmp_path: Path) -> None:
     assert best["changes"] == [{"kind": "staff", "enterprise_id": "E1", "from": 10, "to": 20,
                                 "cap_from": 1, "cap_to": 2}]
     assert best["verified"]["placed"]
+    assert "enterprise E1 at its intern cap 1 in period 1" in text(expl, "en")
+    assert "企业 E1 职工数 10 → 20（实习上限 1 → 2）" in text(expl, "zh")
     changed = apply_changes(load_season(folder), best["changes"])
     assert changed.enterprises["staff"].tolist() == [20]
 
