@@ -377,16 +377,8 @@ def compare(
 
 def _load_for(season: Path, policy: str | None):
     """A season folder, under another policy when given; exit 1 printing every issue."""
-    from matcher.policy import load_policy
-    from matcher.season import load_season
-
     try:
-        pol = None
-        if policy is not None:
-            pol, issues = load_policy(policy, Path("."))
-            if pol is None:
-                raise SeasonError(issues)
-        return load_season(season, pol)
+        return _season_under(season, policy)
     except SeasonError as exc:
         _print_issues(exc.issues)
         err_console.print(f"{len(exc.errors)} error(s): the season is invalid", style="bold red")
@@ -499,12 +491,15 @@ def resolve(
         sys.stdout.write(json.dumps(s, ensure_ascii=False, indent=2) + "\n")
     else:
         print_summary(done.allocation, out)
-        t = Table(title=f"Changes 变动 ({s['mode']}; minimised: {s['changes']} moved or dropped)")
+        t = Table(title="Changes 变动")
         t.add_column("change")
         t.add_column("students", justify="right")
         for kind in CHANGE_KINDS:
             t.add_row(kind, str(s["counts"][kind]))
         console.print(t)
+        console.print(f"{s['changes']} moved or dropped, minimised "
+                      + ("before the policy's levels (--changes-first)" if s["mode"] ==
+                         "changes-first" else "right after the policy's levels"), markup=False)
         lv = Table(title="Objective before → after 目标层变化")
         lv.add_column("level")
         lv.add_column("before", justify="right")

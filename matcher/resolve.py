@@ -17,7 +17,6 @@ level `kept - moved`, which prefers dropping a displaced student to moving them.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -29,6 +28,8 @@ import pandas as pd
 
 from matcher.allocation import Allocation, decode
 from matcher.compile import Compiled, compile_season
+from matcher.report_data import ResultError
+from matcher.report_data import read_result as read_tables
 from matcher.results import write_result
 from matcher.season import Season
 from solvers.problem import Level, Problem
@@ -45,21 +46,14 @@ CHANGE_COLUMNS = ["student_id", "before_slot_id", "before_start_period", "before
 # Strategies that optimise the objective levels; the mechanisms ignore them (and the kept level).
 LEVEL_STRATEGIES = ("cpsat", "mip", "greedy")
 KEPT = "kept"
-_NEEDED = {"assignments.csv": ["student_id", "slot_id", "start_period", "duration_months"],
-           "ledger.csv": ["student_id", "slot_id", "rule_id", "clause", "fund_id", "amount"],
-           "unplaced.csv": ["student_id", "reason"]}
-
-
-class ResultError(ValueError):
-    """A result folder that cannot be read, or that does not fit the season given with it."""
 
 
 @dataclass(frozen=True)
 class ResultFolder:
-    """The files of a result folder (DESIGN §6), as text tables and the metrics dict."""
+    """The files of a result folder (DESIGN §6), typed as `decode` makes them, and metrics."""
 
     path: Path
-    assignments: pd.DataFrame  # start_period and duration_months as int, the rest as text
+    assignments: pd.DataFrame
     ledger: pd.DataFrame
     unplaced: pd.DataFrame
     metrics: dict
@@ -74,47 +68,15 @@ class ResultFolder:
 
 
 def read_result(path: str | Path) -> ResultFolder:
-    """Read a result folder; every problem is a `ResultError` naming the file, row and column."""
-    path = Path(path)
-    if not path.is_dir():
-        raise ResultError(f"{path}: is not a result folder")
-    tables = {}
-    for name, cols in _NEEDED.items():
-        file = path / name
-        if not file.is_file():
-            raise ResultError(f"{file}: missing (a result folder holds {', '.join(_NEEDED)} "
-                              "and metrics.json)")
-        try:
-            df = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8")
-        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise ResultError(f"{file}: cannot be read: {exc}") from None
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise ResultError(f"{file}, column '{missing[0]}': missing")
-        tables[name] = df
-    a = tables["assignments.csv"]
-    for col in ("start_period", "duration_months"):
-        ok = a[col].str.fullmatch(r"\d{1,9}")
-        if not ok.all():
-            row = int(np.flatnonzero(~ok.to_numpy())[0])
-            raise ResultError(f"{path / 'assignments.csv'}, row {row + 2}, column '{col}': "
-                              f"not a whole number: {a[col].iat[row]!r}")
-        a[col] = a[col].astype(np.int64)
-    dup = a["student_id"].duplicated()
+    """Read a result folder (through `matcher.report_data`, typed as `decode` writes it); every
+    problem is a `ResultError` naming the file, row and column."""
+    assignments, ledger, unplaced, metrics = read_tables(path)
+    dup = assignments["student_id"].duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise ResultError(f"{path / 'assignments.csv'}, row {row + 2}, column 'student_id': "
-                          f"{a['student_id'].iat[row]} is placed twice")
-    file = path / "metrics.json"
-    try:
-        metrics = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultError(f"{file}: missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ResultError(f"{file}: not valid JSON: {exc}") from None
-    if not isinstance(metrics, dict):
-        raise ResultError(f"{file}: not a JSON object")
-    return ResultFolder(path, a, tables["ledger.csv"], tables["unplaced.csv"], metrics)
+        raise ResultError(f"{Path(path) / 'assignments.csv'}, row {row + 2}, column "
+                          f"'student_id': {assignments['student_id'].iat[row]} is placed twice")
+    return ResultFolder(Path(path), assignments, ledger, unplaced, metrics)
 
 
 def placement_edges(c: Compiled, assignments: pd.DataFrame) -> np.ndarray:

@@ -260,13 +260,18 @@ def test_strategy_and_result_errors(tmp_path: Path) -> None:
     assert greedy.allocation.audit.ok and kinds(greedy) == {"S1": "kept"}
     bad = tmp_path / "bad"
     shutil.copytree(old, bad)
-    (bad / "assignments.csv").write_text(
-        "student_id,slot_id,start_period,duration_months\nS1,T,one,3\n", encoding="utf-8")
+    text = (old / "assignments.csv").read_text(encoding="utf-8")
+    broken = text.replace("S1,T,E1,P1,shadow,1,", "S1,T,E1,P1,shadow,one,")
+    assert broken != text
+    (bad / "assignments.csv").write_text(broken, encoding="utf-8")
     with pytest.raises(ResultError, match=r"assignments.csv, row 2, column 'start_period'"):
+        read_result(bad)
+    (bad / "assignments.csv").write_text(text + text.splitlines()[1] + "\n", encoding="utf-8")
+    with pytest.raises(ResultError, match="row 3, column 'student_id': S1 is placed twice"):
         read_result(bad)
     (bad / "metrics.json").unlink()
     shutil.copy(old / "assignments.csv", bad / "assignments.csv")
-    with pytest.raises(ResultError, match=r"metrics\.json: missing"):
+    with pytest.raises(ResultError, match=r"metrics\.json is missing"):
         read_result(bad)
     with pytest.raises(ResultError, match="is not a result folder"):
         read_result(tmp_path / "nowhere")
