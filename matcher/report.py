@@ -10,6 +10,7 @@ A report file appears complete or not at all: it is written beside its place and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import unicodedata
 import uuid
@@ -86,6 +87,9 @@ def write_workbook(data: ReportData, path: str | Path, lang: str = "zh") -> Path
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        for ws in wb.worksheets:  # finish the sheets' streams, or they complain when collected
+            with contextlib.suppress(Exception):
+                ws.close()
         raise
     return path
 
