@@ -50,4 +50,4 @@ def solve(
 
 
 def _load_builtin() -> None:
-    from solvers import baselines, cpsat, highs  # noqa: F401  (they register themselves)
+    from solvers import baselines, cpsat, flow, highs  # noqa: F401  (they register themselves)

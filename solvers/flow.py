@@ -1,0 +1,312 @@
+"""Strategy `flow`: Lagrangian relaxation around OR-Tools min-cost flow, level by level.
+
+The agents, their edges and the nested capacity rows (`solvers.network`) form a flow network;
+budgets, the rows that do not nest (a 6-month option's second period, caps across periods) and
+the earlier levels held at their optimum are priced into the edge costs with multipliers. Each
+round solves one min-cost flow: its value plus the priced right-hand sides is an upper bound on
+the level (weak duality, whatever the multipliers), and its flow, repaired to full feasibility
+and filled greedily (`solvers.repair`), is an allocation. Subgradient steps (Polyak, with the
+best allocation as target) move the multipliers. Order-class minimums, priority pairs and
+covers are left out of the bound, which only loosens it, and enforced by the repair.
+
+A level is proven when the best allocation reaches the bound's floor; the next level is then
+solved with this one held at its value. A level not proven stops the descent, and its gap is
+the reported one, as for every other strategy. Later levels still steer the flow as small
+tie-breaking weights (the lexicographic objective as scaled weights), with their largest
+possible effect taken off the bound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+from solvers.network import Network, build_network
+from solvers.problem import Problem
+from solvers.registry import register
+from solvers.repair import EdgeRows, fill, repair
+from solvers.solution import Solution, Status, relative_gap
+
+__all__ = ["lexicographic_priority", "solve_flow"]
+
+_MAX_COST = float(2**34)  # |arc cost| cap: OR-Tools scales costs by the node count inside
+_TIE_SHARE = 0.25  # total weight of the tie-breaking terms over all agents, in level units
+_TOP = 6  # arcs per agent in a quick round: the best few under the current prices
+_EXACT_EVERY = 6  # every so many rounds (and the last) run on every arc, for a bound
+_EXACT_ROUNDS = 40  # when this many whole rounds fit in a level's time, every round is whole
+_PATIENCE = 4  # rounds without a lower estimate before the step halves
+
+
+def lexicographic_priority(problem: Problem, first: int = 0) -> np.ndarray:
+    """One weight per edge ordering levels `first`, `first+1`, ... lexicographically as far as
+    floating point allows: each level normalised to [-1, 1] and 1000 times the next."""
+    out = np.zeros(problem.n_edges)
+    factor = 1.0
+    for level in problem.levels[first:]:
+        w = level.weights.astype(float)
+        top = float(np.abs(w).max()) if len(w) else 0.0
+        if top > 0:
+            out += factor * w / top
+        factor *= 1e-3
+    return out
+
+
+class _Flow:
+    """The static part of the flow network; `solve` adds one arc per useful edge and runs it."""
+
+    def __init__(self, problem: Problem, net: Network) -> None:
+        self.p = problem
+        self.net = net
+        n_ag = problem.n_agents
+        self.base = 2 + n_ag  # node 0 source, 1 sink, agents, then the network's nodes
+        leaf = net.leaf
+        self.head = np.where(leaf >= 0, self.base + leaf, 1)
+        self.key = problem.edge_agent * (net.n_nodes + 1) + (leaf + 1)
+        par = net.parent
+        self.node_tail = self.base + np.arange(net.n_nodes)
+        self.node_head = np.where(par >= 0, self.base + par, 1)
+
+    def solve(self, weight: np.ndarray, top: int | None = None, keep: np.ndarray | None = None
+              ) -> tuple[np.ndarray, float] | None:
+        """The best edge set under `weight` (per edge, real): (bool mask, rounding slack), or
+        None when the flow solver fails. Edges of one agent into the same first node compete
+        for the same capacities, so only the best of them gets an arc. With `top`, each agent
+        keeps only its `top` best arcs (and the edges in `keep`): much faster, but then the
+        answer is a heuristic point and its value no bound."""
+        p = self.p
+        pos = np.flatnonzero(weight > 0)
+        mask = np.zeros(p.n_edges, dtype=bool)
+        if not len(pos):
+            return mask, 0.0
+        order = np.lexsort((pos, -weight[pos], self.key[pos]))
+        keys = self.key[pos][order]
+        firsts = np.r_[True, keys[1:] != keys[:-1]]
+        sel = pos[order[firsts]]
+        if top is not None:
+            ag = p.edge_agent[sel]
+            by_agent = np.lexsort((sel, -weight[sel], ag))
+            ag_sorted = ag[by_agent]
+            rank = np.arange(len(sel)) - np.searchsorted(ag_sorted, ag_sorted)
+            short = np.zeros(p.n_edges, dtype=bool)
+            short[sel[by_agent[rank < top]]] = True
+            if keep is not None and len(keep):
+                short[keep[weight[keep] > 0]] = True
+            sel = np.flatnonzero(short)
+        agents = np.unique(p.edge_agent[sel])
+        scale = _MAX_COST / float(weight[sel].max())
+        while True:
+            cost = -np.rint(weight[sel] * scale).astype(np.int64)
+            smcf = min_cost_flow.SimpleMinCostFlow()
+            m = len(agents)
+            smcf.add_arcs_with_capacity_and_unit_cost(
+                np.zeros(m, dtype=np.int64), 2 + agents, np.ones(m, dtype=np.int64),
+                np.zeros(m, dtype=np.int64))
+            first_edge_arc = smcf.num_arcs()
+            smcf.add_arcs_with_capacity_and_unit_cost(
+                2 + p.edge_agent[sel], self.head[sel], np.ones(len(sel), dtype=np.int64), cost)
+            smcf.add_arcs_with_capacity_and_unit_cost(
+                self.node_tail, self.node_head, self.net.capacity,
+                np.zeros(self.net.n_nodes, dtype=np.int64))
+            smcf.add_arc_with_capacity_and_unit_cost(0, 1, m, 0)
+            smcf.set_node_supply(0, m)
+            smcf.set_node_supply(1, -m)
+            status = smcf.solve()
+            if status == smcf.OPTIMAL:
+                break
+            if status != smcf.BAD_COST_RANGE or scale < 1.0:
+                return None
+            scale /= 1024.0
+        arcs = first_edge_arc + np.arange(len(sel))
+        mask[sel[smcf.flows(arcs) > 0]] = True
+        return mask, float(m) / scale  # |rounding| < 0.5/scale per arc, on both sides
+
+
+def _better(a: tuple[int, ...], b: tuple[int, ...] | None) -> bool:
+    return b is None or a > b
+
+
+@register("flow")
+def solve_flow(
+    problem: Problem,
+    *,
+    time_limit: float = 60.0,
+    seed: int = 0,
+    hint: np.ndarray | None = None,
+    log: bool | Callable[[str], None] | None = None,
+    iterations: int | None = None,
+) -> Solution:
+    """Solve `problem` by Lagrangian relaxation around min-cost flow, within `time_limit` s.
+
+    `iterations` caps the subgradient rounds per level (the runs are then reproducible as long
+    as the time limit does not cut them short). `seed` is accepted for the common signature;
+    the method has no randomness.
+    """
+    start = time.perf_counter()
+    deadline = start + time_limit
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        if callable(log):
+            log(line)
+
+    p = problem
+    net = build_network(p)
+    flow = _Flow(p, net)
+    er = EdgeRows(p)
+    prio = lexicographic_priority(p)
+    say(f"flow: {p.n_edges} edges, {net.n_nodes} network nodes, {len(net.relaxed)} rows relaxed")
+    cover_first = _cover_edges(p)
+    x = np.zeros(p.n_edges, dtype=bool)
+    if hint is not None and len(hint) and not p.violations(np.asarray(hint)):
+        x[np.asarray(hint, dtype=np.int64)] = True
+    fill(p, x, prio, er, cover_first)
+    best = np.flatnonzero(x)
+    best_vals = p.level_values(best)
+    fixed: list[int] = []
+    y = np.zeros(len(net.relaxed))
+    bound = float("inf")
+    rounds = 0
+    stopped = False
+    n_levels = len(p.levels)
+    for k, level in enumerate(p.levels):
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0.01:
+            stopped = True
+            bound = _trivial_bound(p, k)
+            break
+        level_deadline = time.perf_counter() + (remaining * 0.7 if k + 1 < n_levels
+                                                else remaining)
+        result = _level(p, k, net, flow, er, prio, cover_first, fixed, y, best, best_vals,
+                        level_deadline, iterations, say)
+        best, best_vals, y, bound, n = result
+        rounds += n
+        cap = np.floor(bound + 1e-9 * max(1.0, abs(bound)))
+        if best_vals[k] >= cap:
+            fixed.append(best_vals[k])
+            bound = float(best_vals[k])
+            say(f"level {level.name}: {best_vals[k]} proven after {n} rounds")
+            continue
+        say(f"level {level.name}: {best_vals[k]}, bound {bound:.6g} after {n} rounds")
+        bound = float(cap)
+        stopped = True
+        break
+    proven = len(fixed)
+    gap = 0.0
+    if proven < n_levels:
+        gap = relative_gap(best_vals[proven], bound)
+    status = Status.FEASIBLE if stopped and n_levels else Status.OPTIMAL
+    if p.stable and p.blocking_pairs(best):
+        status = Status.UNKNOWN  # the flow knows nothing of stability
+    return Solution("flow", best, status, best_vals, proven, bound, gap,
+                    time.perf_counter() - start, seed, "\n".join(lines),
+                    {"rounds": rounds, "relaxed_rows": len(net.relaxed),
+                     "network_nodes": net.n_nodes})
+
+
+def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np.ndarray,
+           cover_first: np.ndarray, fixed: list[int], lam0: np.ndarray, best: np.ndarray,
+           best_vals: tuple[int, ...], deadline: float, iterations: int | None,
+           say: Callable[[str], None]
+           ) -> tuple[np.ndarray, tuple[int, ...], np.ndarray, float, int]:
+    """Subgradient rounds on level k: (best edges, their values, multipliers, bound, rounds).
+
+    A round on every arc gives a bound; when such rounds are too slow for the level's time,
+    most rounds keep each agent's few best arcs (a heuristic point and an estimate only), and
+    every `_EXACT_EVERY`-th round, and the last, run on every arc."""
+    level = p.levels[k]
+    w_k = level.weights.astype(float)
+    ties = lexicographic_priority(p, k + 1)
+    eps = _TIE_SHARE / max(1, p.n_agents)
+    tie_slack = eps * _negative_share(p, ties)
+    cover_bound = level.cover_weight * _nonempty_covers(p)
+    held = [j for j in range(k) if p.levels[j].cover_weight == 0]  # covers stay out
+    w_held = [p.levels[j].weights.astype(float) for j in held]
+    mu = np.zeros(len(held))
+    top = float(np.abs(w_k).max()) if len(w_k) else 0.0
+    for i in range(len(held) - 1, -1, -1):  # each held level worth more than all after it
+        mu[i] = 2.0 * (top + 1.0)
+        top += mu[i] * float(np.abs(w_held[i]).max()) if len(w_held[i]) else 0.0
+    lam = lam0 * (mu[-1] if len(mu) else 1.0)
+    base = w_k + eps * ties
+    held_rhs = np.asarray([fixed[j] for j in held], dtype=float)
+    theta, best_bound, best_est, stale, n = 2.0, float("inf"), float("inf"), 0, 0
+    exact_time: float | None = None
+    budget = deadline - time.perf_counter()
+    while time.perf_counter() < deadline and (iterations is None or n < iterations):
+        n += 1
+        left = deadline - time.perf_counter()
+        last = exact_time is not None and left < 2.5 * exact_time
+        exact = (exact_time is None or exact_time * _EXACT_ROUNDS < budget
+                 or n % _EXACT_EVERY == 0 or last or n == iterations)
+        weight = base - net.matrix.T @ lam
+        for m_j, w_j in zip(mu, w_held, strict=True):
+            weight += m_j * w_j
+        t0 = time.perf_counter()
+        solved = flow.solve(weight, None if exact else _TOP, best)
+        if solved is None:
+            say(f"level {level.name}: the flow solver failed; stopping")
+            break
+        if exact:
+            exact_time = time.perf_counter() - t0
+        xhat, slack = solved
+        lagr = float(weight[xhat].sum()) + float(lam @ net.rhs) - float(mu @ held_rhs)
+        estimate = lagr + slack + tie_slack + cover_bound  # a bound when the flow was exact
+        if exact:
+            best_bound = min(best_bound, estimate)
+        if estimate < best_est - 1e-9:
+            best_est, stale = estimate, 0
+        else:
+            stale += 1
+            if stale >= _PATIENCE:
+                theta, stale = theta / 2, 0
+        cand = repair(p, xhat.copy(), prio, er)
+        fill(p, cand, prio, er, cover_first)
+        vals = p.level_values(np.flatnonzero(cand))
+        if _better(vals, best_vals):
+            best, best_vals = np.flatnonzero(cand), vals
+        if best_vals[k] >= np.floor(best_bound + 1e-9 * max(1.0, abs(best_bound))) or last:
+            break
+        g_lam = net.matrix @ xhat.astype(float) - net.rhs
+        g_mu = held_rhs - np.asarray([float(w @ xhat) for w in w_held])
+        g_lam = np.where((lam <= 0) & (g_lam < 0), 0.0, g_lam)
+        g_mu = np.where((mu <= 0) & (g_mu < 0), 0.0, g_mu)
+        norm = float(g_lam @ g_lam + g_mu @ g_mu)
+        if (norm == 0 or theta < 1e-4) and exact:
+            break  # nothing left to move: the flow point is feasible for every priced row
+        if norm == 0:
+            continue
+        step = theta * max(estimate - best_vals[k], 1e-6 * max(1.0, abs(estimate))) / norm
+        lam = np.maximum(0.0, lam + step * g_lam)
+        mu = np.maximum(0.0, mu + step * g_mu)
+    return best, best_vals, lam, best_bound, n
+
+
+def _negative_share(p: Problem, ties: np.ndarray) -> float:
+    """How far below zero the tie-breaking terms can pull a whole allocation."""
+    if not p.n_edges:
+        return 0.0
+    ptr = p.agent_ptr
+    has = np.flatnonzero(np.diff(ptr) > 0)
+    lows = np.minimum.reduceat(ties, ptr[has])
+    return float(-np.minimum(lows, 0.0).sum())
+
+
+def _nonempty_covers(p: Problem) -> int:
+    return int(np.count_nonzero(np.diff(p.covers.ptr) > 0)) if len(p.covers) else 0
+
+
+def _cover_edges(p: Problem) -> np.ndarray:
+    return np.unique(p.covers.index) if len(p.covers) else np.zeros(0, dtype=np.int64)
+
+
+def _trivial_bound(p: Problem, k: int) -> float:
+    level = p.levels[k]
+    w = level.weights
+    ptr = p.agent_ptr
+    has = np.flatnonzero(np.diff(ptr) > 0)
+    per_agent = np.maximum.reduceat(w, ptr[has]) if len(has) else np.zeros(0)
+    return float(np.maximum(per_agent, 0).sum() + level.cover_weight * _nonempty_covers(p))

@@ -1,0 +1,100 @@
+"""Strategy `flow`: every answer passes the audit, never beats the exact optimum, proves only
+what is true, and its bound is never below the optimum (weak duality)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from matcher.allocation import decode
+from matcher.compile import compile_season
+from matcher.season import load_season
+from solvers.flow import solve_flow
+from solvers.network import build_network
+from solvers.problem import Level, Problem, SparseRows
+from solvers.registry import get_strategy
+from tests.matcher.test_properties import _write, seasons
+
+SAMPLE = Path(__file__).resolve().parents[2] / "instances" / "sample"
+
+
+def _check_against_exact(problem: Problem, flow_sol, exact_sol) -> None:
+    assert not problem.violations(flow_sol.edges)
+    assert flow_sol.objective <= exact_sol.objective  # lexicographic: never better than optimal
+    k = flow_sol.proven
+    assert flow_sol.objective[:k] == exact_sol.objective[:k]  # what it proves is true
+    if k < len(problem.levels):
+        assert exact_sol.objective[k] <= flow_sol.bound + 1e-6  # the bound is a bound
+        assert 0.0 <= flow_sol.gap <= 1.0
+    else:
+        assert flow_sol.status == "optimal"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seasons())
+def test_flow_is_feasible_and_its_bound_holds(spec: dict) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        compiled = compile_season(load_season(_write(spec, Path(tmp))))
+    p = compiled.problem
+    exact = get_strategy("cpsat")(p, time_limit=20, seed=0)
+    assert exact.status == "optimal"
+    sol = solve_flow(p, time_limit=10, iterations=30)
+    _check_against_exact(p, sol, exact)
+    alloc = decode(compiled, sol)
+    assert alloc.audit.ok, alloc.audit.violations
+    again = solve_flow(p, time_limit=10, iterations=30)
+    assert np.array_equal(again.edges, sol.edges)  # no randomness, no time cut: same answer
+
+
+def test_flow_on_the_sample_is_close_to_the_optimum() -> None:
+    compiled = compile_season(load_season(SAMPLE))
+    p = compiled.problem
+    sol = solve_flow(p, time_limit=20)
+    alloc = decode(compiled, sol)
+    assert alloc.audit.ok, alloc.audit.violations
+    lp = get_strategy("mip")(p, time_limit=60)
+    _check_against_exact(p, sol, lp)
+    assert sol.objective[0] >= 0.98 * lp.objective[0]
+    assert sol.gap <= 0.01
+
+
+def _two_period_problem() -> Problem:
+    """One slot of capacity 1 over two periods: options 3m@1 (0), 3m@2 (1), 6m@1 (2); agents
+    0 and 1 each have all three; a budget of 1 unit pays only the 6-month option."""
+    edge_agent = [0, 0, 0, 1, 1, 1]
+    edge_option = [0, 1, 2, 0, 1, 2]
+    rows = SparseRows.from_lists([[0, 2, 3, 5], [1, 2, 4, 5], [2, 5]],
+                                 [[1, 1, 1, 1], [1, 1, 1, 1], [1, 1]])
+    return Problem(n_agents=2, n_options=3, edge_agent=edge_agent, edge_option=edge_option,
+                   levels=(Level("placed", np.ones(6, dtype=np.int64)),
+                           Level("months", np.array([3, 3, 6, 3, 3, 6]))),
+                   rows=rows, rhs=np.array([1, 1, 1]))
+
+
+def test_network_keeps_what_nests_and_relaxes_the_rest() -> None:
+    p = _two_period_problem()
+    net = build_network(p)
+    # period 1 nests wholly; period 2 shares the 6-month edges with period 1: relaxed;
+    # the budget row (6-month edges only) sits inside period 1's node
+    assert list(net.relaxed) == [1]
+    assert net.leaf[0] >= 0 and net.leaf[1] >= 0 and net.leaf[1] != net.leaf[0]
+    assert net.matrix.shape == (1, 6)
+
+
+def test_flow_by_hand_two_periods() -> None:
+    # best: both placed for 3 months each (2 placed, 6 months) — worked out by hand
+    sol = solve_flow(_two_period_problem(), time_limit=5)
+    assert sol.objective == (2, 6)
+    assert sol.status == "optimal" and sol.proven == 2
+
+
+@pytest.mark.parametrize("bad", [0.0, 1e-9])
+def test_flow_with_no_time_returns_a_feasible_answer(bad: float) -> None:
+    p = _two_period_problem()
+    sol = solve_flow(p, time_limit=bad)
+    assert not p.violations(sol.edges)
+    assert sol.status == "feasible" and 0 <= sol.gap <= 1
