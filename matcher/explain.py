@@ -85,20 +85,18 @@ class _State:
             load, limit = int(self.load[r]) - gone.get(r, 0), int(p.rhs[r])
             if load + coef > limit:
                 out.append(self._row_blocker(r, coef, load, limit, leaving))
-        for g in self._members(self.groups_t, e):
-            count = int(self.group_count[g]) - (leaving is not None and self.x[leaving]
-                                                and g in self._members(self.groups_t, leaving))
-            if count == 0 and p.group_min[g] > 1:
+        joins = set(self._members(self.groups_t, e))
+        leaves = set(self._members(self.groups_t, leaving)) if leaving is not None else set()
+        for g in joins:  # an order class with nobody else in it cannot open for one student
+            if int(self.group_count[g]) - (g in leaves) == 0 and p.group_min[g] > 1:
                 out.append({"kind": "min_size", "slot_id": str(self.slot_id[self.e_slot[e]]),
                             "min_size": int(p.group_min[g])})
-        if leaving is not None:
-            for g in set(self._members(self.groups_t, leaving)) - set(
-                    self._members(self.groups_t, e)):
-                n = int(self.group_count[g])
-                if 0 < n - 1 < p.group_min[g]:
-                    out.append({"kind": "min_size_leave", "holders": n,
-                                "slot_id": str(self.slot_id[self.e_slot[leaving]]),
-                                "min_size": int(p.group_min[g])})
+        for g in leaves - joins:  # leaving must not take the class below its minimum
+            n = int(self.group_count[g])
+            if 0 < n - 1 < p.group_min[g]:
+                out.append({"kind": "min_size_leave", "holders": n,
+                            "slot_id": str(self.slot_id[self.e_slot[leaving]]),
+                            "min_size": int(p.group_min[g])})
         agent = p.edge_agent[e]
         for q in self._members(self.trig_t, e):
             need, _ = p.priority_agents.row(q)
