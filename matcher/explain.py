@@ -84,7 +84,7 @@ class _State:
         for r, coef in self._rows_of(e).items():
             load, limit = int(self.load[r]) - gone.get(r, 0), int(p.rhs[r])
             if load + coef > limit:
-                out.append(self._row_blocker(r, coef, load, limit, leaving))
+                out.append(self._row_blocker(r, e, coef, load, limit, leaving))
         joins = set(self._members(self.groups_t, e))
         leaves = set(self._members(self.groups_t, leaving)) if leaving is not None else set()
         for g in joins:  # an order class with nobody else in it cannot open for one student
@@ -110,14 +110,18 @@ class _State:
     def _members(t: sp.csr_matrix, e: int) -> list[int]:
         return t.indices[t.indptr[e]:t.indptr[e + 1]].tolist()
 
-    def _row_blocker(self, r: int, coef: int, load: int, limit: int, leaving: int | None
-                     ) -> dict:
+    def _row_blocker(self, r: int, e: int, coef: int, load: int, limit: int,
+                     leaving: int | None) -> dict:
         c = self.c
         kind, key, period = c.row_kind[r], str(c.row_key[r]), int(c.row_period[r])
         if kind == "budget":
+            lines = np.flatnonzero(c.pay_edge == e)
+            rules = [{"rule_id": c.rules[c.pay_rule[i]].id, "clause": c.rules[c.pay_rule[i]].clause,
+                      "amount": yuan(int(c.pay_fen[i]))}
+                     for i in lines if c.rules[c.pay_rule[i]].fund == key]
             return {"kind": "budget", "fund_id": key, "budget": yuan(limit), "spend": yuan(load),
                     "amount": yuan(coef), "need": yuan(load + coef - limit),
-                    "need_fen": load + coef - limit, "limit": limit}
+                    "need_fen": load + coef - limit, "limit": limit, "rules": rules}
         out = {"kind": kind, "key": key, "period": period or None, "limit": limit,
                "load": load, "need": load + coef - limit}
         if kind == "capacity":
@@ -449,9 +453,9 @@ TEXT = {
     "same_post_cap": ("岗位 {key} 第 {p} 期实习生已达上限 {limit}",
                       "post {key} at its cap {limit} in period {p}"),
     "budget": ("资金 {fund} 预算 {budget} 元已支出 {spend} 元，"
-               "付不起此项 {amount} 元（差 {need} 元）",
-               "fund {fund}: {spend} of {budget} yuan spent, cannot pay {amount} more (short by "
-               "{need})"),
+               "付不起此项 {amount} 元（{rules}；差 {need} 元）",
+               "fund {fund}: {spend} of {budget} yuan spent, cannot pay {amount} more ({rules}; "
+               "short by {need})"),
     "min_size": ("订单班 {slot} 未开班（至少 {m} 人）", "order class {slot} did not open (needs "
                  "{m})"),
     "min_size_leave": ("离开会使订单班 {slot} 从 {n} 人降到 {n1} 人，低于最少 {m} 人",
@@ -501,8 +505,9 @@ def describe_blocker(b: dict, lang: str, strategy: str = "") -> str:
     if k in ("enterprise_cap", "same_post_cap"):
         return _t(k, lang, key=b["key"], p=b["period"], limit=b["limit"])
     if k == "budget":
+        rules = ", ".join(f"{r['rule_id']} {r['clause']}" for r in b.get("rules", []))
         return _t("budget", lang, fund=b["fund_id"], budget=b["budget"], spend=b["spend"],
-                  amount=b["amount"], need=b["need"])
+                  amount=b["amount"], need=b["need"], rules=rules or "-")
     if k == "min_size":
         return _t("min_size", lang, slot=b["slot_id"], m=b["min_size"])
     if k == "min_size_leave":

@@ -99,6 +99,8 @@ def test_budget_short_by_what_the_option_costs(tmp_path: Path) -> None:
     assert set(b) == {"budget"}
     assert {k: b["budget"][k] for k in ("fund_id", "budget", "spend", "amount", "need")} == {
         "fund_id": "F", "budget": 500, "spend": 300, "amount": 300, "need": 100}
+    assert b["budget"]["rules"] == [{"rule_id": "pay", "clause": "§22", "amount": 300}]
+    assert "cannot pay 300 more (pay §22; short by 100)" in text(expl, "en")
     best = expl["candidates"][0]
     assert best["changes"] == [{"kind": "budget", "fund_id": "F", "from": 500, "to": 600}]
     assert best["verified"]["placed"]
