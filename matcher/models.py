@@ -50,7 +50,6 @@ MAX_TIME_LIMIT = 3600.0
 
 Kind = Literal["shadow", "post", "order", "apprentice", "employment"]
 SizeClass = Literal["large", "medium", "small", "micro"]
-BaseTerm = Literal[OBJECTIVE_TERMS]  # type: ignore[valid-type]
 SignedTerm = Annotated[str, Field(pattern="^-?(" + "|".join(OBJECTIVE_TERMS) + ")$")]
 PresetName = Annotated[str, Field(pattern="^[a-z0-9][a-z0-9-]*$", max_length=64,
                                   description="a bundled policy preset (`matcher policies`)")]
@@ -178,7 +177,7 @@ class ObjectiveModel(_Strict):
     """Lexicographic `order` (first matters most) or a weighted sum, not both."""
 
     order: list[SignedTerm] | None = Field(None, min_length=1)
-    weights: dict[BaseTerm, int] | None = Field(None, min_length=1)
+    weights: dict[SignedTerm, int] | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _one_of(self) -> ObjectiveModel:

@@ -36,6 +36,11 @@ __all__ = ["LIMITS", "Limits", "PayloadError", "check_limits", "held_back", "par
 
 log = logging.getLogger(__name__)
 
+# Objective terms DESIGN §4 names that `matcher.compile` cannot optimise yet (it raises
+# ValueError); refused here as input errors. tests/matcher/test_portal.py fails once compile
+# learns them, so this list cannot go stale in silence.
+UNSOLVABLE_TERMS = frozenset({"blocking_pairs"})
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -247,6 +252,12 @@ def policy_from_payload(ref: str | PolicyModel, objective: dict | None = None,
         policy, issues = parse_policy(doc, "request.policy", default_name="inline")
     if policy is None:
         raise SeasonError(issues)
+    terms = {t.lstrip("-") for t in (policy.weights or policy.order)}
+    if terms & UNSOLVABLE_TERMS:
+        raise SeasonError([Issue("request", None, "objective", f"objective term {t!r} cannot be "
+                                 "optimised yet; to rule blocking pairs out use constraints."
+                                 "stability = 'student-stable'") for t in sorted(
+                                     terms & UNSOLVABLE_TERMS)])
     return policy
 
 

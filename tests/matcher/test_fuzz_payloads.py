@@ -335,7 +335,7 @@ def season_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(file=st.sampled_from(_FILES), lines=_lines, raw=st.binary(max_size=64),
        use_raw=st.booleans(), keep_header=st.booleans())

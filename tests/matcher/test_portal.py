@@ -7,6 +7,7 @@ import gc
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +53,7 @@ def test_tiny_season_solved_and_shaped_like_the_schema() -> None:
     json.dumps(answer, allow_nan=False)  # plain JSON values only
 
 
+@pytest.mark.slow
 def test_sample_matches_the_library_and_repeats_byte_for_byte() -> None:
     """DESIGN §5: same input and seed, same output. Timing is the only part allowed to move."""
     request = {"season": sample_season(), "time_limit": 60, "seed": 3, "deterministic": True}
@@ -254,3 +256,21 @@ def test_repeated_sample_solves_keep_memory_flat() -> None:
         gc.collect()
         rss.append(_rss_mib())
     assert rss[-1] - rss[3] < 40, rss
+
+
+def test_blocking_pairs_objective_is_refused_while_compile_cannot_optimise_it() -> None:
+    """DESIGN §4 names `blocking_pairs` as a term, but compile raises on it: the portal answers
+    with an input error. When compile learns the term this test fails: drop UNSOLVABLE_TERMS."""
+    from matcher.compile import compile_season
+    from matcher.season import load_season
+
+    season = load_season(SAMPLE)
+    policy = replace(season.policy, order=("placed", "-blocking_pairs"))
+    with pytest.raises(ValueError, match="blocking_pairs"):
+        compile_season(season.with_policy(policy))
+    for objective in ({"order": ["placed", "-blocking_pairs"]},
+                      {"weights": {"placed": 10, "blocking_pairs": -1}}):
+        answer = solve_json({"season": {**tiny_season(), "objective": objective}})
+        assert answer["ok"] is False
+        assert answer["errors"][0]["column"] == "objective"
+        assert "student-stable" in answer["errors"][0]["message"]
