@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TIME_LIMIT", "solve", "solve_json"]
 
 DEFAULT_TIME_LIMIT = 60.0
+DECODE_RESERVE = 0.05  # of the time limit, kept for decoding and the audit
 
 
 def solve(
@@ -27,12 +30,21 @@ def solve(
     time_limit: float = DEFAULT_TIME_LIMIT,
     seed: int = 0,
     log: bool | Callable[[str], None] | None = None,
+    deterministic: bool = False,
 ) -> Allocation:
     """Solve a season (a folder path or a loaded `Season`) under its policy or `policy`.
 
     `policy` may be a `Policy`, a preset name or a path to a policy TOML. `time_limit` bounds the
-    whole solve, all levels together; the result says its status, bound and gap.
+    whole call, loading, compiling and the audit included: the strategy gets what loading and
+    compiling left, less a reserve for decoding. The result says its status, bound and gap.
+
+    `deterministic`: the same season, policy, strategy and seed give the same allocation on
+    every run and machine of the same build. `cpsat` then runs one CP-SAT worker with the time
+    limit as deterministic time (no race with HiGHS), `flow` a fixed number of rounds; the
+    mechanisms are deterministic anyway. The wall clock then only stops a run at three times
+    the limit. `mip` has no deterministic clock: it is reproducible when every level finishes.
     """
+    started = time.perf_counter()
     if isinstance(policy, str):
         loaded, issues = load_policy(policy, Path("."))
         if loaded is None:
@@ -45,8 +57,16 @@ def solve(
     elif policy is not None:
         season = season.with_policy(policy)
     compiled = compile_season(season)
-    solution = get_strategy(strategy)(compiled.problem, time_limit=time_limit, seed=seed,
-                                      log=log)
+    run = get_strategy(strategy)
+    kwargs: dict = {}
+    if deterministic and "deterministic" in inspect.signature(run).parameters:
+        kwargs["deterministic"] = True
+    if deterministic:
+        limit = time_limit
+    else:
+        used = time.perf_counter() - started
+        limit = max(0.05, time_limit - used - DECODE_RESERVE * time_limit)
+    solution = run(compiled.problem, time_limit=limit, seed=seed, log=log, **kwargs)
     return decode(compiled, solution)
 
 

@@ -24,6 +24,11 @@ from solvers.solution import Solution, Status, relative_gap
 __all__ = ["build_model", "solve_cpsat"]
 
 DEFAULT_WORKERS = 1  # CP-SAT's share of a 2-core machine: HiGHS races it on the other core
+FLOW_HINT_EDGES = 10_000  # from this size on, the flow strategy's allocation is the first hint
+FLOW_SHARE = 0.2  # of the time limit, for that hint
+FLOW_HINT_ROUNDS = 10  # the hint's subgradient rounds per level in deterministic mode
+LP_ITERATIONS = 2_000_000  # simplex iterations of the LP bound in deterministic mode
+DETERMINISTIC_WALL = 3.0  # deterministic mode: the wall clock stops a solve at 3x the limit
 
 
 class _Model:
@@ -230,7 +235,9 @@ def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hi
           log: Callable[[str], None] | None
           ) -> tuple[int, np.ndarray | None, float, LevelResult | None]:
     """CP-SAT and HiGHS on the same level at once, from the same hint; the first to prove the
-    level optimal stops the other. Both C++ solvers release the GIL, so they share the cores."""
+    level optimal stops the other. Both C++ solvers release the GIL, so they share the cores.
+    HiGHS gets no more than a second past the time limit to come back."""
+    deadline = time.perf_counter() + time_limit + 1.0
     mip = MipModel(problem)
     for j, v in enumerate(fixed):
         mip.fix_level(j, v)
@@ -261,7 +268,10 @@ def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hi
         cp_done.set()
     if status == cp_model.OPTIMAL:
         mip.h.cancelSolve()
-    thread.join()
+    thread.join(timeout=max(0.0, deadline - time.perf_counter()))
+    if thread.is_alive():  # HiGHS cannot be stopped inside presolve: leave it, answer now
+        mip.h.cancelSolve()
+        return status, found, bound, None
     return status, found, bound, out.get("res")
 
 
@@ -282,6 +292,8 @@ def solve_cpsat(
     lp: bool = True,
     prove_with_mip: bool = True,
     params: dict | None = None,
+    deterministic: bool = False,
+    flow_hint: bool = True,
 ) -> Solution:
     """Solve `problem` lexicographically with CP-SAT within `time_limit` seconds in all.
 
@@ -294,11 +306,23 @@ def solve_cpsat(
     cut races CP-SAT on every level from the same hint, and the first to prove the level stops
     the other: CP-SAT is strong on the combinatorial side rows, HiGHS' cuts close the knapsack
     gaps that budgets leave.
+
+    Without a hint, a problem of `FLOW_HINT_EDGES` edges or more first gets the `flow`
+    strategy's allocation as its hint (with `flow_hint`, for a `FLOW_SHARE` of the time).
+
+    `deterministic` makes the answer a function of the input and the seed alone: no race (one
+    CP-SAT worker), the time limit read as CP-SAT's deterministic time, the LP and the flow
+    hint bounded by iteration counts rather than seconds. The wall clock then only stops a solve
+    that runs past `DETERMINISTIC_WALL` times the limit.
     """
     start = time.perf_counter()
-    deadline = start + time_limit
+    wall = time_limit * DETERMINISTIC_WALL if deterministic else time_limit
+    deadline = start + wall
     built = _Model(problem)
-    prove_with_mip = prove_with_mip and not problem.stable  # HiGHS has no stability rows
+    prove_with_mip = prove_with_mip and not problem.stable and not deterministic
+    if deterministic:
+        workers = 1
+        params = {**(params or {}), "max_deterministic_time": float(time_limit)}
     lines: list[str] = []
 
     def on_log(line: str) -> None:
@@ -309,11 +333,23 @@ def solve_cpsat(
     best = np.asarray(hint if hint is not None else [], dtype=np.int64)
     if len(best) and problem.violations(best):
         best = np.zeros(0, dtype=np.int64)  # an infeasible hint is neither used nor returned
+    if (not len(best) and flow_hint and problem.n_edges >= FLOW_HINT_EDGES and problem.levels
+            and not problem.stable):
+        from solvers.flow import solve_flow
+
+        share = FLOW_SHARE * time_limit
+        first = solve_flow(problem, time_limit=share, seed=seed,
+                           iterations=FLOW_HINT_ROUNDS if deterministic else None,
+                           deterministic=deterministic)
+        best = first.edges
+        on_log(f"flow hint: {first.objective} in {first.runtime_s:.2f} s ({first.status}, "
+               f"gap {first.gap:.2e})")
     proven = 0
     bound = 0.0
     stopped_status = Status.OPTIMAL
     fixed_values: list[int] = []
     n_fixed = 0
+    det_used = 0.0
     for k, level in enumerate(problem.levels):
         expr = built.expr(level)
         remaining = deadline - time.perf_counter()
@@ -322,12 +358,17 @@ def solve_cpsat(
             bound = float(built.trivial_bound(level))
             break
         use_lp = lp and (k == 0 or not prove_with_mip)  # racing, HiGHS bounds later levels
-        relax = lp_bound(problem, k, fixed_values, time_limit=remaining / 3) if use_lp else None
+        relax = lp_bound(problem, k, fixed_values,
+                         time_limit=remaining if deterministic else remaining / 3,
+                         iteration_limit=LP_ITERATIONS if deterministic else None
+                         ) if use_lp else None
         if relax is not None:
-            if k == 0 and not len(best):
-                best = round_down(problem, relax.x)
-                if problem.stable and problem.blocking_pairs(best):
-                    best = np.zeros(0, dtype=np.int64)  # not an incumbent of the stable model
+            if k == 0:
+                rounded = round_down(problem, relax.x)
+                if problem.stable and problem.blocking_pairs(rounded):
+                    rounded = np.zeros(0, dtype=np.int64)  # not an incumbent when stable
+                if not len(best) or problem.level_values(rounded) > problem.level_values(best):
+                    best = rounded
             n_fixed += _tighten(built, expr, relax, problem.level_values(best)[k]
                                 if len(best) else None)
             on_log(f"level {level.name}: LP bound {relax.value:.6g}, {n_fixed} edges fixed to 0")
@@ -337,8 +378,17 @@ def solve_cpsat(
                                               remaining, seed, workers, params,
                                               on_log if log else None)
         else:
+            if deterministic:  # what is left of the deterministic time, over all levels
+                left = time_limit - det_used
+                if left <= 0.01:
+                    stopped_status = Status.FEASIBLE
+                    bound = float(built.trivial_bound(level))
+                    break
+                params = {**(params or {}), "max_deterministic_time": left}
+            handle: dict = {}
             status, found, bound = _run(built, expr, best, remaining, seed, workers, params,
-                                        on_log if log else None)
+                                        on_log if log else None, handle)
+            det_used += handle["solver"].deterministic_time
             res = None
         if found is not None:
             best = found
@@ -387,5 +437,5 @@ def solve_cpsat(
         runtime_s=time.perf_counter() - start,
         seed=seed,
         log="\n".join(lines),
-        info={"workers": workers, "lp_fixed_edges": n_fixed},
+        info={"workers": workers, "lp_fixed_edges": n_fixed, "deterministic": deterministic},
     )

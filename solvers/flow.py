@@ -30,7 +30,9 @@ from solvers.registry import register
 from solvers.repair import EdgeRows, fill, repair
 from solvers.solution import Solution, Status, relative_gap
 
-__all__ = ["lexicographic_priority", "solve_flow"]
+__all__ = ["DETERMINISTIC_ROUNDS", "lexicographic_priority", "solve_flow"]
+
+DETERMINISTIC_ROUNDS = 40  # subgradient rounds per level in deterministic mode
 
 _MAX_COST = float(2**34)  # |arc cost| cap: OR-Tools scales costs by the node count inside
 _TIE_SHARE = 0.25  # total weight of the tie-breaking terms over all agents, in level units
@@ -137,14 +139,20 @@ def solve_flow(
     hint: np.ndarray | None = None,
     log: bool | Callable[[str], None] | None = None,
     iterations: int | None = None,
+    deterministic: bool = False,
 ) -> Solution:
     """Solve `problem` by Lagrangian relaxation around min-cost flow, within `time_limit` s.
 
-    `iterations` caps the subgradient rounds per level (the runs are then reproducible as long
-    as the time limit does not cut them short). `seed` is accepted for the common signature;
-    the method has no randomness.
+    `iterations` caps the subgradient rounds per level: the answer is then reproducible as long
+    as the time limit does not cut the rounds short. `deterministic` sets that cap
+    (`DETERMINISTIC_ROUNDS`) and lets the wall clock run to three times the limit; every round
+    then runs on every arc. `seed` is accepted for the common signature; the method has no
+    randomness.
     """
     start = time.perf_counter()
+    if deterministic:
+        iterations = iterations or DETERMINISTIC_ROUNDS
+        time_limit *= 3.0
     deadline = start + time_limit
     lines: list[str] = []
 
@@ -239,9 +247,9 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
     while time.perf_counter() < deadline and (iterations is None or n < iterations):
         n += 1
         left = deadline - time.perf_counter()
-        last = exact_time is not None and left < 2.5 * exact_time
-        exact = (exact_time is None or exact_time * _EXACT_ROUNDS < budget
-                 or n % _EXACT_EVERY == 0 or last or n == iterations)
+        last = iterations is None and exact_time is not None and left < 2.5 * exact_time
+        exact = (iterations is not None or exact_time is None
+                 or exact_time * _EXACT_ROUNDS < budget or n % _EXACT_EVERY == 0 or last)
         weight = base - net.matrix.T @ lam
         for m_j, w_j in zip(mu, w_held, strict=True):
             weight += m_j * w_j

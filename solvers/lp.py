@@ -27,10 +27,11 @@ class LPBound:
     reduced_cost: np.ndarray
 
 
-def lp_bound(problem: Problem, level: int, fixed: list[int], time_limit: float = 30.0
-             ) -> LPBound | None:
+def lp_bound(problem: Problem, level: int, fixed: list[int], time_limit: float = 30.0,
+             iteration_limit: int | None = None) -> LPBound | None:
     """Solve the LP relaxation of `problem.levels[level]`, with the earlier levels held at least
-    at `fixed` (their proven optima). None when HiGHS does not reach an optimal LP."""
+    at `fixed` (their proven optima). None when HiGHS does not reach an optimal LP (within
+    `time_limit` seconds, or `iteration_limit` simplex iterations, which is reproducible)."""
     from solvers.highs import MipModel
 
     n = problem.n_edges
@@ -42,6 +43,8 @@ def lp_bound(problem: Problem, level: int, fixed: list[int], time_limit: float =
     m.set_objective(level)
     h = m.h
     h.setOptionValue("time_limit", max(0.1, float(time_limit)))
+    if iteration_limit is not None:
+        h.setOptionValue("simplex_iteration_limit", int(iteration_limit))
     h.setOptionValue("simplex_strategy", 4)  # primal: x = 0 is feasible; 5x faster here than dual
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
