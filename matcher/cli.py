@@ -456,7 +456,7 @@ def resolve(
     result: Path = typer.Argument(..., help="The earlier result folder"),
     season: Path = typer.Option(..., "--season", help="The changed season folder"),
     out: Path = typer.Option(..., "--out", help="New result folder (with changes.csv)"),
-    strategy: str = typer.Option("cpsat", help="cpsat, mip or greedy (they optimise levels)"),
+    strategy: str = typer.Option("cpsat", help="cpsat, mip, flow or greedy (they optimise levels)"),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the whole solve"),
     seed: int = typer.Option(0, help="Solver seed"),
     changes_first: bool = typer.Option(False, "--changes-first", help="Minimise changes before "

@@ -44,7 +44,7 @@ CHANGE_KINDS = ("kept", "moved", "dropped", "placed", "withdrawn")
 CHANGE_COLUMNS = ["student_id", "before_slot_id", "before_start_period", "before_duration_months",
                   "after_slot_id", "after_start_period", "after_duration_months", "change"]
 # Strategies that optimise the objective levels; the mechanisms ignore them (and the kept level).
-LEVEL_STRATEGIES = ("cpsat", "mip", "greedy")
+LEVEL_STRATEGIES = ("cpsat", "mip", "flow", "greedy")
 KEPT = "kept"
 
 

@@ -256,8 +256,9 @@ def test_strategy_and_result_errors(tmp_path: Path) -> None:
     old = result_of(season, {"S1": ("T", 1, 3)}, tmp_path / "old")
     with pytest.raises(ValueError, match="optimises the objective levels"):
         resolve(read_result(old), load_season(season), strategy="da-student")
-    greedy = resolve(read_result(old), load_season(season), strategy="greedy")
-    assert greedy.allocation.audit.ok and kinds(greedy) == {"S1": "kept"}
+    for name in ("greedy", "flow", "mip"):
+        other = resolve(read_result(old), load_season(season), strategy=name, time_limit=10)
+        assert other.allocation.audit.ok and kinds(other) == {"S1": "kept"}
     bad = tmp_path / "bad"
     shutil.copytree(old, bad)
     text = (old / "assignments.csv").read_text(encoding="utf-8")
