@@ -8,6 +8,7 @@ the notebooks, where a reader sees how each chart is made.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -63,13 +64,16 @@ def marginal_cost(frontier: pd.DataFrame, cost: str, gain: str) -> pd.DataFrame:
 def price_of_stability(table: pd.DataFrame, free: str, stable: str,
                        keys: tuple[str, ...] = ("season", "budget", "seed"),
                        measures: tuple[str, ...] = ("placed", "local")) -> pd.DataFrame:
-    """What stability costs: rows of policy `free` against rows of policy `stable` (labels of
-    the sweep's `policy` column) with equal `keys`, one line per pair. `<m>_lost` is the free
-    value minus the stable one; a stable row that found no allocation (`infeasible`: no stable
-    allocation exists within the budgets and caps; `unknown`: none found in time) has no price.
-    A stable row that is only `feasible` gives an upper bound on the price (its gap says how
-    far)."""
-    cols = list(keys) + list(measures) + ["status", "gap", "blocking_pairs"]
+    """What stability costs: sweep rows of policy `free` against rows of policy `stable` (labels
+    in the `policy` column) with equal `keys`, one line per pair.
+
+    `<m>_lost` is the free value minus the stable one; it is empty when the stable side found
+    no allocation (`infeasible`: none exists within the budgets and caps; `unknown`: none found
+    in time). `<m>_proven` says both sides proved the level of `m` (the sweep's `objective`
+    lists levels in order, `levels_proven` counts them): then the loss is exact; with only the
+    free side proven it is an upper bound."""
+    cols = list(keys) + list(measures) + ["status", "gap", "blocking_pairs", "objective",
+                                          "levels_proven"]
     a = table[table["policy"] == free][cols]
     b = table[table["policy"] == stable][cols]
     pairs = a.merge(b, on=list(keys), suffixes=("_free", "_stable"))
@@ -78,10 +82,20 @@ def price_of_stability(table: pd.DataFrame, free: str, stable: str,
         lost = (pairs[f"{m}_free"] - pairs[f"{m}_stable"]).astype("Float64")
         pairs[f"{m}_lost"] = lost.where(found)
         pairs[f"{m}_lost_share"] = (lost / pairs[f"{m}_free"].replace(0, pd.NA)).where(found)
-    pairs["price_is"] = np.select(
-        [pairs["status_stable"].eq("optimal") & pairs["status_free"].eq("optimal"), found],
-        ["exact", "upper bound (stable side not proven)"], "no stable allocation found")
-    return pairs
+        pairs[f"{m}_proven"] = [
+            _level_proven(of, pf, m) and _level_proven(os_, ps, m)
+            for of, pf, os_, ps in zip(pairs["objective_free"], pairs["levels_proven_free"],
+                                       pairs["objective_stable"], pairs["levels_proven_stable"],
+                                       strict=True)]
+    return pairs.drop(columns=["objective_free", "objective_stable"])
+
+
+def _level_proven(objective: object, levels_proven: object, term: str) -> bool:
+    """Whether the level of `term` is among the first `levels_proven` levels of a sweep row."""
+    if not isinstance(objective, str) or pd.isna(levels_proven):
+        return False
+    order = list(json.loads(objective))
+    return term in order and order.index(term) < int(levels_proven)
 
 
 # ---------------------------------------------------------------------------------------------

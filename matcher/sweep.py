@@ -53,6 +53,7 @@ HEAD_COLUMNS = ["task", "season", "policy", "budget", "strategy", "seed", "time_
                 "mean_rank", "median_rank", "unplaced"]
 TAIL_COLUMNS = ["objective", "runtime_s", "wall_s", "audit_ok", "error", "host"]
 TIMING_COLUMNS = ["runtime_s", "wall_s", "host"]  # what differs between two runs of one task
+REASON_CODE = re.compile(r"(?:^|; )([a-z_]+):")  # audit reasons: "capacity: ...; budget: ..."
 UNPLACED_CODES = ("no_eligible_slot", "not_chosen", "budget", "min_size", "poor_first",
                   "enterprise_cap", "same_post_cap", "capacity")
 
@@ -418,7 +419,8 @@ def _solve_row(task: Task) -> dict:
         "students": m["students"], "status": m["status"], "placed": m["placed"],
         "local": m["local"], "in_park": m["in_park"], "poor_placed": m["poor_placed"],
         "spend": float(m["spend"]), "gap": m["gap"], "bound": m["bound"],
-        "bound_level": m["bound_level"], "levels": len(season.policy.levels),
+        "bound_level": m["bound_level"],
+        "levels": len(season.policy.levels) + int(season.policy.park_coverage),  # coverage first
         "levels_proven": m["levels_proven"], "blocking_pairs": m["blocking_pairs"],
         "mean_rank": round(float(ranks.mean()), 4) if len(ranks) else None,
         "median_rank": float(np.median(ranks)) if len(ranks) else None,
@@ -432,7 +434,7 @@ def _solve_row(task: Task) -> dict:
         row[f"budget_{fund}"] = float(budget)
     counts = dict.fromkeys(UNPLACED_CODES, 0)
     for reason in alloc.unplaced["reason"]:
-        for code in {part.split(":", 1)[0].strip() for part in str(reason).split("; ")}:
+        for code in set(REASON_CODE.findall(str(reason))):
             counts[code] = counts.get(code, 0) + 1
     row.update({f"unplaced_{code}": n for code, n in counts.items()})
     return row

@@ -44,22 +44,26 @@ def test_marginal_cost_by_hand() -> None:
 
 
 def test_price_of_stability_pairs_rows() -> None:
+    levels = '{"placed": 0, "local": 0}'
     rows = pd.DataFrame([
         {"season": "s", "budget": "1", "seed": 0, "policy": "free", "placed": 10, "local": 6,
-         "status": "optimal", "gap": 0.0, "blocking_pairs": 3},
+         "status": "optimal", "gap": 0.0, "blocking_pairs": 3, "objective": levels,
+         "levels_proven": 2},
         {"season": "s", "budget": "1", "seed": 0, "policy": "stable", "placed": 8, "local": 6,
-         "status": "optimal", "gap": 0.0, "blocking_pairs": 0},
+         "status": "feasible", "gap": 0.1, "blocking_pairs": 0, "objective": levels,
+         "levels_proven": 1},
         {"season": "s", "budget": "0.5", "seed": 0, "policy": "free", "placed": 7, "local": 4,
-         "status": "optimal", "gap": 0.0, "blocking_pairs": 1},
+         "status": "optimal", "gap": 0.0, "blocking_pairs": 1, "objective": levels,
+         "levels_proven": 2},
         {"season": "s", "budget": "0.5", "seed": 0, "policy": "stable", "placed": 0, "local": 0,
-         "status": "infeasible", "gap": None, "blocking_pairs": 9},
+         "status": "infeasible", "gap": None, "blocking_pairs": 9, "objective": "{}",
+         "levels_proven": 0},
     ])
     p = price_of_stability(rows, "free", "stable").set_index("budget")
     assert p.at["1", "placed_lost"] == 2 and p.at["1", "local_lost"] == 0
     assert p.at["1", "placed_lost_share"] == pytest.approx(0.2)
-    assert p.at["1", "price_is"] == "exact"
-    assert pd.isna(p.at["0.5", "placed_lost"])
-    assert p.at["0.5", "price_is"] == "no stable allocation found"
+    assert p.at["1", "placed_proven"] and not p.at["1", "local_proven"]
+    assert pd.isna(p.at["0.5", "placed_lost"]) and not p.at["0.5", "placed_proven"]
 
 
 def test_price_of_stability_on_a_solved_season() -> None:
@@ -70,7 +74,7 @@ def test_price_of_stability_on_a_solved_season() -> None:
     table = run_sweep(grid, workers=1)
     assert table["audit_ok"].all()
     p = price_of_stability(table, "none", "none-stable").iloc[0]
-    assert p["price_is"] == "exact"
+    assert p["placed_proven"] and p["local_proven"]
     assert p["placed_lost"] >= 0  # the best stable allocation is one of the allocations
     assert p["blocking_pairs_stable"] == 0
 

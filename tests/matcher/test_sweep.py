@@ -16,6 +16,7 @@ from matcher.generate import generate, write_season
 from matcher.season import load_season
 from matcher.sweep import (
     TIMING_COLUMNS,
+    UNPLACED_CODES,
     Budget,
     Grid,
     GridError,
@@ -149,6 +150,8 @@ def test_grid_table_read_back(swept: tuple[pd.DataFrame, Path]) -> None:
     assert (back[back["policy"] == "none"]["spend"] == 0).all()  # no subsidies without a policy
     for col in ("unplaced_capacity", "unplaced_budget", "mean_rank", "objective", "host"):
         assert col in back.columns
+    reasons = {c for c in back.columns if c.startswith("unplaced_")}
+    assert reasons == {f"unplaced_{code}" for code in UNPLACED_CODES}
     assert pd.api.types.is_integer_dtype(back["placed"])
 
 
@@ -204,7 +207,7 @@ def test_exact_rows_carry_gap_and_levels() -> None:
     assert table["audit_ok"].all()
     free, stable = table.iloc[0], table.iloc[1]
     assert free["status"] == "optimal" and free["gap"] == 0
-    assert free["levels_proven"] == free["levels"] == 3
+    assert free["levels_proven"] == free["levels"] == len(json.loads(free["objective"])) == 3
     assert stable["status"] == "optimal" and stable["blocking_pairs"] == 0
     assert stable["placed"] <= free["placed"]  # stability is a restriction
 
