@@ -30,22 +30,42 @@ def yuan(fen: int | np.integer) -> int | float:
 
 
 def option_table(slots: pd.DataFrame, periods: int) -> pd.DataFrame:
-    """Every option of DESIGN §4a.1: one per (slot, start, duration), or one whole-season seat."""
-    slot_idx, start, months = [], [], []
-    for i, (kind, durs) in enumerate(zip(slots["kind"], slots["durations"], strict=True)):
-        if kind in WHOLE_SEASON_KINDS:
-            slot_idx.append(i)
-            start.append(1)
-            months.append(3 * periods)
-            continue
-        for d in durs:
-            for p in range(1, periods - d // 3 + 2):
-                slot_idx.append(i)
-                start.append(p)
-                months.append(d)
-    return pd.DataFrame({"slot": np.asarray(slot_idx, dtype=np.int64),
-                         "start": np.asarray(start, dtype=np.int64),
-                         "months": np.asarray(months, dtype=np.int64)})
+    """Every option of DESIGN §4a.1: one per (slot, start, duration), or one whole-season seat.
+
+    Options are numbered slot by slot (so a slot's options are consecutive), durations in their
+    listed order and start periods ascending within each duration.
+    """
+    whole = slots["kind"].isin(WHOLE_SEASON_KINDS).to_numpy(dtype=bool)
+    keys = [("whole",) if w else tuple(d) for w, d in zip(whole, slots["durations"], strict=True)]
+    code, uniq = pd.factorize(pd.Series(keys, dtype=object))
+    templates = []  # (start, months) of every option, per distinct durations list
+    for key in uniq:
+        if key == ("whole",):
+            templates.append([(1, 3 * periods)])
+        else:
+            templates.append([(p, d) for d in key for p in range(1, periods - d // 3 + 2)])
+    size = np.array([len(t) for t in templates], dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
+    flat = np.array([o for t in templates for o in t], dtype=np.int64).reshape(-1, 2)
+    count = size[code] if len(code) else np.zeros(0, dtype=np.int64)
+    slot_idx = np.repeat(np.arange(len(slots), dtype=np.int64), count)
+    at = np.repeat(first[code] - _starts(count), count) + np.arange(len(slot_idx))
+    return pd.DataFrame({"slot": slot_idx, "start": flat[at, 0] if len(at) else at,
+                         "months": flat[at, 1] if len(at) else at})
+
+
+def _starts(count: np.ndarray) -> np.ndarray:
+    """Offset of each block in a concatenation of blocks of the given sizes."""
+    out = np.zeros(len(count), dtype=np.int64)
+    if len(count) > 1:
+        np.cumsum(count[:-1], out=out[1:])
+    return out
+
+
+def _within(count: np.ndarray) -> np.ndarray:
+    """0, 1, ..., count[i] - 1 for every block i, concatenated."""
+    total = int(count.sum())
+    return np.arange(total, dtype=np.int64) - np.repeat(_starts(count), count)
 
 
 @dataclass(frozen=True)
@@ -72,68 +92,125 @@ class Compiled:
 
 
 def _eligible_pairs(season: Season) -> pd.DataFrame:
-    """(student row, slot row, rank) for every eligible pair (DESIGN §3, §4a.2)."""
+    """(student row, slot row, rank) for every eligible pair (DESIGN §3, §4a.2), sorted by
+    student then slot.
+
+    A listed pair is kept when the slot fits (major, school, graduating); a student without a
+    list is paired with every slot that fits. Majors and schools are compared as integer codes.
+    """
     st, sl = season.students, season.slots
-    s_idx = pd.Series(np.arange(len(st)), index=st["student_id"].to_numpy())
-    t_idx = pd.Series(np.arange(len(sl)), index=sl["slot_id"].to_numpy())
     prefs = season.preferences
-    listed = pd.DataFrame({
-        "student": s_idx.reindex(prefs["student_id"].to_numpy()).to_numpy(),
-        "slot": t_idx.reindex(prefs["slot_id"].to_numpy()).to_numpy(),
-        "rank": prefs["rank"].to_numpy(dtype=np.int64),
-    })
+    n_sl = len(sl)
+    l_student = pd.Index(st["student_id"]).get_indexer(prefs["student_id"]).astype(np.int64)
+    l_slot = pd.Index(sl["slot_id"]).get_indexer(prefs["slot_id"]).astype(np.int64)
+    l_rank = prefs["rank"].to_numpy(dtype=np.int64)
     has_list = np.zeros(len(st), dtype=bool)
-    has_list[listed["student"].to_numpy(dtype=np.int64)] = True
-    offers = pd.DataFrame({"slot": np.arange(len(sl)), "major": sl["majors"].to_numpy()})
-    offers = offers.explode("major").dropna()
-    free = pd.DataFrame({"student": np.flatnonzero(~has_list),
-                         "major": st["major"].to_numpy()[~has_list]})
-    free = free.merge(offers, on="major")[["student", "slot"]]
-    free["rank"] = 0
-    pairs = pd.concat([listed, free], ignore_index=True)
-    pairs = pairs.astype({"student": np.int64, "slot": np.int64, "rank": np.int64})
-    st_major = st["major"].to_numpy()[pairs["student"]]
-    ok = np.fromiter((m in t for m, t in zip(st_major, sl["majors"].to_numpy()[pairs["slot"]],
-                                              strict=True)), dtype=bool, count=len(pairs))
-    sch = sl["school_id"].to_numpy()[pairs["slot"]]
-    ok &= (sch == "") | (sch == st["school_id"].to_numpy()[pairs["student"]])
-    ok &= (sl["kind"].to_numpy()[pairs["slot"]] != "employment") | st["graduating"].to_numpy()[
-        pairs["student"]]
-    return pairs[ok].reset_index(drop=True)
+    has_list[l_student] = True
+
+    # (slot, major) offers as integer codes; a student's major code is -1 if no slot offers it
+    offer_slot = np.repeat(np.arange(n_sl, dtype=np.int64),
+                           sl["majors"].map(len).to_numpy(dtype=np.int64))
+    offer_major, majors = pd.factorize(pd.Series([m for t in sl["majors"] for m in t],
+                                                 dtype=object))
+    n_m = max(len(majors), 1)
+    st_major = pd.Index(majors).get_indexer(st["major"]).astype(np.int64)
+    offer_key = np.unique(offer_slot * n_m + offer_major)
+
+    # students without a list: every slot offering their major
+    by_major = np.argsort(offer_major, kind="stable")
+    major_ptr = np.zeros(n_m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(offer_major, minlength=n_m), out=major_ptr[1:])
+    free_st = np.flatnonzero(~has_list & (st_major >= 0))
+    count = (major_ptr[st_major[free_st] + 1] - major_ptr[st_major[free_st]])
+    f_student = np.repeat(free_st, count)
+    f_slot = offer_slot[by_major[np.repeat(major_ptr[st_major[free_st]], count) + _within(count)]]
+
+    student = np.concatenate([l_student, f_student])
+    slot = np.concatenate([l_slot, f_slot])
+    rank = np.concatenate([l_rank, np.zeros(len(f_student), dtype=np.int64)])
+    key = slot * n_m + st_major[student]
+    ok = (st_major[student] >= 0) & _member(offer_key, key)
+    schools = pd.Index(pd.unique(pd.concat([st["school_id"], sl["school_id"]], ignore_index=True)))
+    slot_school = schools.get_indexer(sl["school_id"]).astype(np.int64)
+    slot_school[(sl["school_id"] == "").to_numpy(dtype=bool)] = -1
+    st_school = schools.get_indexer(st["school_id"]).astype(np.int64)
+    ok &= (slot_school[slot] < 0) | (slot_school[slot] == st_school[student])
+    employment = (sl["kind"] == "employment").to_numpy(dtype=bool)
+    ok &= ~employment[slot] | st["graduating"].to_numpy(dtype=bool)[student]
+    student, slot, rank = student[ok], slot[ok], rank[ok]
+    order = np.argsort(student * max(n_sl, 1) + slot, kind="stable")
+    return pd.DataFrame({"student": student[order], "slot": slot[order], "rank": rank[order]})
 
 
-def _rows_from_members(owner: np.ndarray, member: np.ndarray, coef: np.ndarray, n_rows: int
-                       ) -> SparseRows:
-    order = np.lexsort((member, owner))
-    counts = np.bincount(owner, minlength=n_rows)
-    ptr = np.zeros(n_rows + 1, dtype=np.int64)
-    ptr[1:] = np.cumsum(counts)
-    return SparseRows(ptr, member[order], coef[order])
+def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Whether each of `keys` is in the sorted array `sorted_keys`."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
 
 
-def _subsidy_lines(season: Season, edges: pd.DataFrame
+def _csr(owner: np.ndarray, member: np.ndarray, coef: np.ndarray | None, n_rows: int
+         ) -> SparseRows:
+    """Rows from (row, member, coef) triples; members keep their given order within a row.
+
+    A counting sort (scipy's COO to CSR conversion, stable) instead of a comparison sort: at
+    province scale the rows hold tens of millions of members."""
+    from scipy.sparse import coo_matrix
+
+    if not len(member):
+        return SparseRows(np.zeros(n_rows + 1, dtype=np.int64), member, member)
+    data = np.ones(len(member), dtype=np.int8) if coef is None else coef
+    width = int(member.max()) + 1
+    m = coo_matrix((data, (owner, member)), shape=(n_rows, width)).tocsr(copy=False)
+    if len(m.indices) != len(member):  # a member twice in one row: summed; never in a season
+        raise AssertionError("duplicate member in a packing row")
+    out_coef = np.ones(len(member), dtype=np.int64) if coef is None else m.data
+    return SparseRows(m.indptr.astype(np.int64), m.indices.astype(np.int64), out_coef)
+
+
+def _dense(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(key, return_inverse=True) for keys in [0, size), in O(len + size)."""
+    present = np.zeros(size, dtype=bool)
+    present[key] = True
+    uniq = np.flatnonzero(present)
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    return uniq, rank[key]
+
+
+def _subsidy_lines(season: Season, edges: pd.DataFrame, slot_facts: dict[str, np.ndarray],
+                   agent_facts: dict[str, np.ndarray]
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(edge, rule, fen) for every rule a placement matches (DESIGN §4a.11)."""
+    """(edge, rule, fen) for every rule a placement matches (DESIGN §4a.11), by rule then edge.
+
+    `slot_facts` and `agent_facts` hold each condition per slot and per student: a rule's match
+    is decided per slot and per student, then read off per edge."""
     out_e, out_r, out_f = [], [], []
+    e_slot = edges["slot"].to_numpy()
+    e_agent = edges["agent"].to_numpy()
+    months = edges["months"].to_numpy()
+    slot_kind = slot_facts["kind"]
     for r, rule in enumerate(season.policy.subsidies):
-        match = np.ones(len(edges), dtype=bool)
-        if rule.kinds is not None:
-            match &= edges["kind"].isin(rule.kinds).to_numpy()
         w = rule.when
-        for key, col in (("local", "local"), ("in_park", "in_park"),
-                         ("city_area_school", "city_area_school"), ("graduating", "graduating")):
+        on_slot = np.ones(len(slot_kind), dtype=bool)
+        if rule.kinds is not None:
+            on_slot &= np.isin(slot_kind, list(rule.kinds))
+        for key in ("local", "in_park"):
             if key in w:
-                match &= edges[col].to_numpy() == w[key]
+                on_slot &= slot_facts[key] == w[key]
         if "size_class" in w:
-            match &= edges["size_class"].isin(w["size_class"]).to_numpy()
+            on_slot &= np.isin(slot_facts["size_class"], list(w["size_class"]))
+        match = on_slot[e_slot]
+        for key in ("city_area_school", "graduating"):
+            if key in w:
+                match &= (agent_facts[key] == w[key])[e_agent]
         if "min_months" in w:
-            match &= edges["months"].to_numpy() >= w["min_months"]
+            match &= months >= w["min_months"]
         idx = np.flatnonzero(match)
         if not len(idx):
             continue
-        months = edges["months"].to_numpy()[idx]
-        fen_by_months = {m: _fen(rule.amount_for(int(m))) for m in np.unique(months)}
-        fen = np.fromiter((fen_by_months[m] for m in months), dtype=np.int64, count=len(idx))
+        uniq, inv = np.unique(months[idx], return_inverse=True)
+        fen = np.array([_fen(rule.amount_for(int(m))) for m in uniq], dtype=np.int64)[inv]
         keep = fen != 0
         out_e.append(idx[keep])
         out_r.append(np.full(int(keep.sum()), r, dtype=np.int64))
@@ -149,202 +226,337 @@ def _fen(amount: Fraction) -> int:
     return int(math.floor(amount * FEN + Fraction(1, 2)))
 
 
+def _edges(season: Season, options: pd.DataFrame) -> pd.DataFrame:
+    """Every eligible (student, option) pair, sorted by student then option, with the
+    attributes later steps read per edge."""
+    st, sl, ent = season.students, season.slots, season.enterprises
+    pairs = _eligible_pairs(season)
+    p_slot = pairs["slot"].to_numpy()
+    opt_slot = options["slot"].to_numpy()
+    n_opt = np.bincount(opt_slot, minlength=len(sl)).astype(np.int64)
+    first_opt = _starts(n_opt)
+    count = n_opt[p_slot]
+    option = np.repeat(first_opt[p_slot], count) + _within(count)
+    slot = opt_slot[option] if len(option) else option
+    slot_ent = pd.Index(ent["enterprise_id"]).get_indexer(sl["enterprise_id"]).astype(np.int64)
+    e_ent = slot_ent[slot]
+    agent = np.repeat(pairs["student"].to_numpy(), count)
+    school_city = pd.Series(season.schools["city_area"].to_numpy(dtype=bool),
+                            index=season.schools["school_id"].to_numpy())
+    st_city = school_city.reindex(st["school_id"].to_numpy()).to_numpy(dtype=bool)
+    return pd.DataFrame({
+        "agent": agent,
+        "slot": slot,
+        "rank": np.repeat(pairs["rank"].to_numpy(), count),
+        "option": option,
+        "start": options["start"].to_numpy()[option],
+        "months": options["months"].to_numpy()[option],
+        "enterprise": e_ent,
+        "kind": _category(sl["kind"], slot),
+        "local": ent["local"].to_numpy(dtype=bool)[e_ent],
+        "in_park": (ent["park_id"] != "").to_numpy(dtype=bool)[e_ent],
+        "size_class": _category(ent["size_class"], e_ent),
+        "poor": st["poor"].to_numpy(dtype=bool)[agent],
+        "graduating": st["graduating"].to_numpy(dtype=bool)[agent],
+        "city_area_school": st_city[agent],
+    }, copy=False)
+
+
+def _category(values: pd.Series, at: np.ndarray) -> pd.Categorical:
+    """values[at] as a categorical: a code per edge instead of a string per edge."""
+    codes, cats = pd.factorize(values)
+    return pd.Categorical.from_codes(codes[at], categories=pd.Index(cats, dtype=object))
+
+
 def compile_season(season: Season) -> Compiled:
     """Build the Problem of a season under its policy."""
     pol = season.policy
     st, sl, ent, parks = season.students, season.slots, season.enterprises, season.parks
     options = option_table(sl, season.periods)
-    pairs = _eligible_pairs(season)
-    edges = pairs.merge(options.reset_index(names="option"), on="slot")
-    edges = edges.rename(columns={"student": "agent"})
-    edges = edges.sort_values(["agent", "option"], kind="stable").reset_index(drop=True)
-    # attributes of every edge
-    ent_idx = pd.Series(np.arange(len(ent)), index=ent["enterprise_id"].to_numpy())
-    slot_ent = ent_idx.reindex(sl["enterprise_id"].to_numpy()).to_numpy()
-    e_ent = slot_ent[edges["slot"]]
-    sch_city = dict(zip(season.schools["school_id"], season.schools["city_area"], strict=True))
-    edges["enterprise"] = e_ent
-    edges["kind"] = sl["kind"].to_numpy()[edges["slot"]]
-    edges["local"] = ent["local"].to_numpy()[e_ent]
-    edges["in_park"] = ent["park_id"].to_numpy()[e_ent] != ""
-    edges["size_class"] = ent["size_class"].to_numpy()[e_ent]
-    edges["poor"] = st["poor"].to_numpy()[edges["agent"]]
-    edges["graduating"] = st["graduating"].to_numpy()[edges["agent"]]
-    edges["city_area_school"] = st["school_id"].map(sch_city).to_numpy(dtype=bool)[edges["agent"]]
+    edges = _edges(season, options)
     n_edges = len(edges)
-    pay_e, pay_r, pay_f = _subsidy_lines(season, edges)
+    e_ent = edges["enterprise"].to_numpy()
+    slot_ent = pd.Index(ent["enterprise_id"]).get_indexer(sl["enterprise_id"]).astype(np.int64)
+    slot_facts = {
+        "kind": sl["kind"].to_numpy(dtype=object),
+        "local": ent["local"].to_numpy(dtype=bool)[slot_ent],
+        "in_park": (ent["park_id"] != "").to_numpy(dtype=bool)[slot_ent],
+        "size_class": ent["size_class"].to_numpy(dtype=object)[slot_ent],
+    }
+    school_city = pd.Series(season.schools["city_area"].to_numpy(dtype=bool),
+                            index=season.schools["school_id"].to_numpy())
+    agent_facts = {
+        "city_area_school": school_city.reindex(st["school_id"].to_numpy()).to_numpy(dtype=bool),
+        "graduating": st["graduating"].to_numpy(dtype=bool),
+    }
+    pay_e, pay_r, pay_f = _subsidy_lines(season, edges, slot_facts, agent_facts)
     edge_fen = np.bincount(pay_e, weights=pay_f, minlength=n_edges).astype(np.int64)
-
-    # packing rows, as (row, edge, coef) memberships
-    kinds_l, keys_l, periods_l, rhs_l = [], [], [], []
-    own, mem, cof = [], [], []
-
-    def add_rows(row_of_member: np.ndarray, member: np.ndarray, coef: np.ndarray,
-                 kinds: list[str], keys: list[str], pers: list[int], rhs: list[int]) -> None:
-        base = len(rhs_l)
-        own.append(row_of_member + base)
-        mem.append(member)
-        cof.append(coef)
-        kinds_l.extend(kinds)
-        keys_l.extend(keys)
-        periods_l.extend(pers)
-        rhs_l.extend(rhs)
-
-    # expand period-based edges (shadow/post) into one membership per period covered
-    whole = edges["kind"].isin(WHOLE_SEASON_KINDS).to_numpy()
-    span = np.where(whole, 1, edges["months"].to_numpy() // 3)
-    rep_edge = np.repeat(np.arange(n_edges), span)
-    first = np.repeat(np.cumsum(span) - span, span)
-    rep_period = np.repeat(edges["start"].to_numpy(), span) + (np.arange(len(rep_edge)) - first)
-    rep_period = np.where(whole[rep_edge], 0, rep_period)  # 0 = the whole season
-    P = season.periods
-    rep_slot = edges["slot"].to_numpy()[rep_edge]
-    # slot capacity: per (slot, period) for shadow/post, per slot for whole-season kinds
-    key = rep_slot * (P + 1) + rep_period
-    uniq, inv = np.unique(key, return_inverse=True)
-    u_slot, u_per = uniq // (P + 1), uniq % (P + 1)
-    add_rows(inv, rep_edge, np.ones(len(rep_edge), dtype=np.int64), ["capacity"] * len(uniq),
-             list(sl["slot_id"].to_numpy()[u_slot]), list(u_per),
-             list(sl["capacity"].to_numpy()[u_slot]))
-    interns = ~whole[rep_edge]
-    if pol.enterprise_cap is not None:
-        ie, ip = e_ent[rep_edge][interns], rep_period[interns]
-        k2 = ie * (P + 1) + ip
-        uniq, inv = np.unique(k2, return_inverse=True)
-        u_ent, u_per = uniq // (P + 1), uniq % (P + 1)
-        cap = [math.floor(pol.enterprise_cap * int(s)) for s in ent["staff"].to_numpy()[u_ent]]
-        add_rows(inv, rep_edge[interns], np.ones(len(inv), dtype=np.int64),
-                 ["enterprise_cap"] * len(uniq), list(ent["enterprise_id"].to_numpy()[u_ent]),
-                 list(u_per), cap)
-    if pol.same_post_cap is not None:
-        group_of_slot, group_cap, group_key = _post_groups(sl, pol.same_post_cap)
-        g = group_of_slot[rep_slot]
-        sel = interns & (g >= 0)
-        k3 = g[sel] * (P + 1) + rep_period[sel]
-        uniq, inv = np.unique(k3, return_inverse=True)
-        u_g, u_per = uniq // (P + 1), uniq % (P + 1)
-        add_rows(inv, rep_edge[sel], np.ones(len(inv), dtype=np.int64),
-                 ["same_post_cap"] * len(uniq), [group_key[x] for x in u_g], list(u_per),
-                 [group_cap[x] for x in u_g])
-    rule_fund = np.array([r.fund for r in pol.subsidies], dtype=object)
-    for fund_id, budget in zip(season.funds["fund_id"], season.funds["budget"], strict=True):
-        sel = rule_fund[pay_r] == fund_id if len(pay_r) else np.zeros(0, dtype=bool)
-        if not sel.any():
-            continue
-        fe = np.bincount(pay_e[sel], weights=pay_f[sel], minlength=n_edges).astype(np.int64)
-        nz = np.flatnonzero(fe)
-        add_rows(np.zeros(len(nz), dtype=np.int64), nz, fe[nz], ["budget"], [fund_id], [0],
-                 [int(round(float(budget) * FEN))])
-    n_rows = len(rhs_l)
-    rows = _rows_from_members(np.concatenate(own), np.concatenate(mem), np.concatenate(cof),
-                              n_rows) if n_rows else SparseRows.empty()
-    labels = tuple(f"{k} {key}" + (f" period {p}" if p else "")
-                   for k, key, p in zip(kinds_l, keys_l, periods_l, strict=True))
+    rows, labels, kinds_l, keys_l, periods_l, rhs_l = _packing_rows(
+        season, edges, e_ent, pay_e, pay_r, pay_f)
 
     # order classes with a minimum size
     slot_of_edge = edges["slot"].to_numpy()
     min_slots = np.flatnonzero(sl["min_size"].to_numpy() > 1)
-    groups = _edges_of_slots(slot_of_edge, min_slots)
+    groups = _edges_of_slots(slot_of_edge, min_slots, len(sl))
     group_min = sl["min_size"].to_numpy()[min_slots]
 
     # park coverage: coverable local parks and the edges that would cover them
     covers = SparseRows.empty()
     if pol.park_coverage:
-        park_of_edge = ent["park_id"].to_numpy()[e_ent]
-        local_parks = parks["park_id"].to_numpy()[parks["local"].to_numpy()]
-        members = [np.flatnonzero(park_of_edge == p) for p in local_parks]
-        covers = SparseRows.from_lists([m for m in members if len(m)])
+        local_parks = parks["park_id"][parks["local"].to_numpy(dtype=bool)]
+        park_pos = pd.Index(local_parks).get_indexer(ent["park_id"]).astype(np.int64)
+        park_pos[(ent["park_id"] == "").to_numpy(dtype=bool)] = -1
+        e_park = park_pos[e_ent]
+        on = np.flatnonzero(e_park >= 0)
+        covers = _csr(e_park[on], on, None, len(local_parks))
+        covers = _drop_empty(covers)
 
-    # poor first (DESIGN §4a.8)
-    trig_rows, agent_rows = [], []
+    # poor first (DESIGN §4a.8): per slot of a listed kind, its non-poor edges trigger the row,
+    # its poor applicants must all be placed
+    trig, need = SparseRows.empty(), SparseRows.empty()
     if pol.poor_first:
-        poor = edges["poor"].to_numpy()
-        agents = edges["agent"].to_numpy()
-        listed_kind = np.isin(sl["kind"].to_numpy(), list(pol.poor_first))
-        for s in np.flatnonzero(listed_kind):
-            on = slot_of_edge == s
-            trig = np.flatnonzero(on & ~poor)
-            need = np.unique(agents[on & poor])
-            if len(trig) and len(need):
-                trig_rows.append(trig)
-                agent_rows.append(need)
+        trig, need = _poor_first(season, edges)
 
     levels = _levels(season, edges, edge_fen, pol.park_coverage)
+    id_order = _text_order(st["student_id"])
     whole_opt = sl["kind"].isin(WHOLE_SEASON_KINDS).to_numpy()[options["slot"]]
     ranking = Ranking(option_slot=options["slot"].to_numpy(),
                       option_start=options["start"].to_numpy(),
                       option_span=np.where(whole_opt, season.periods, options["months"] // 3),
                       slot_capacity=sl["capacity"].to_numpy(),
-                      agent_priority=_agent_priority(season),
+                      agent_priority=_agent_priority(season, id_order),
                       edge_student_rank=np.maximum(edges["rank"].to_numpy(), 1),
-                      edge_slot_rank=_slot_ranks(season, edges))
+                      edge_slot_rank=_slot_ranks(season, edges, id_order))
     problem = Problem(
         n_agents=len(st), n_options=len(options), edge_agent=edges["agent"].to_numpy(),
         edge_option=edges["option"].to_numpy(), levels=levels, rows=rows,
         rhs=np.asarray(rhs_l, dtype=np.int64), row_labels=labels, groups=groups,
-        group_min=group_min, covers=covers,
-        priority_triggers=SparseRows.from_lists(trig_rows) if trig_rows else SparseRows.empty(),
-        priority_agents=SparseRows.from_lists(agent_rows) if agent_rows else SparseRows.empty(),
-        ranking=ranking,
-        stable=pol.stability == "student-stable",
+        group_min=group_min, covers=covers, priority_triggers=trig, priority_agents=need,
+        ranking=ranking, stable=pol.stability == "student-stable",
     )
     return Compiled(season, problem, options, edges, pol.subsidies, pay_e, pay_r, pay_f,
                     tuple(kinds_l), tuple(keys_l), np.asarray(periods_l, dtype=np.int64))
 
 
-def _agent_priority(season: Season) -> np.ndarray:
+def _packing_rows(season: Season, edges: pd.DataFrame, e_ent: np.ndarray, pay_e: np.ndarray,
+                  pay_r: np.ndarray, pay_f: np.ndarray) -> tuple:
+    """Capacity, enterprise-cap, same-post-cap and budget rows (DESIGN §4a.5, §4a.6), with
+    each row's kind, key, period, bound and label."""
+    pol, sl, ent = season.policy, season.slots, season.enterprises
+    n_edges = len(edges)
+    kinds_l: list[str] = []
+    keys_l: list = []
+    periods_l: list = []
+    rhs_l: list = []
+    blocks: list[SparseRows] = []  # the rows of each add_rows call, in row order
+
+    def add_rows(row_of_member: np.ndarray, member: np.ndarray, coef: np.ndarray | None,
+                 kind: str, keys, pers, rhs) -> None:
+        blocks.append(_csr(row_of_member, member, coef, len(rhs)))
+        kinds_l.extend([kind] * len(rhs))
+        keys_l.extend(keys)
+        periods_l.extend(pers)
+        rhs_l.extend(rhs)
+
+    # expand period-based edges (shadow/post) into one membership per period covered
+    whole = edges["kind"].isin(WHOLE_SEASON_KINDS).to_numpy(dtype=bool)
+    span = np.where(whole, 1, edges["months"].to_numpy() // 3)
+    rep_edge = np.repeat(np.arange(n_edges, dtype=np.int64), span)
+    rep_period = np.repeat(np.where(whole, 0, edges["start"].to_numpy()), span)
+    rep_period += _within(span) * np.repeat(~whole, span)  # 0 = the whole season
+    P = season.periods
+    rep_slot = edges["slot"].to_numpy()[rep_edge]
+    # slot capacity: per (slot, period) for shadow/post, per slot for whole-season kinds
+    uniq, inv = _dense(rep_slot * (P + 1) + rep_period, len(sl) * (P + 1))
+    u_slot, u_per = uniq // (P + 1), uniq % (P + 1)
+    add_rows(inv, rep_edge, None, "capacity", sl["slot_id"].to_numpy(dtype=object)[u_slot],
+             u_per.tolist(), sl["capacity"].to_numpy()[u_slot].tolist())
+    del inv, uniq
+    interns = ~whole[rep_edge]
+    if pol.enterprise_cap is not None:
+        ie, ip = e_ent[rep_edge[interns]], rep_period[interns]
+        uniq, inv = _dense(ie * (P + 1) + ip, len(ent) * (P + 1))
+        u_ent, u_per = uniq // (P + 1), uniq % (P + 1)
+        ratio = pol.enterprise_cap
+        staff = ent["staff"].to_numpy()[u_ent]
+        cap = [math.floor(ratio * int(s)) for s in staff]
+        add_rows(inv, rep_edge[interns], None, "enterprise_cap",
+                 ent["enterprise_id"].to_numpy(dtype=object)[u_ent], u_per.tolist(), cap)
+    if pol.same_post_cap is not None:
+        group_of_slot, group_cap, group_key = _post_groups(sl, pol.same_post_cap)
+        g = group_of_slot[rep_slot]
+        sel = interns & (g >= 0)
+        uniq, inv = _dense(g[sel] * (P + 1) + rep_period[sel], max(len(group_key), 1) * (P + 1))
+        u_g, u_per = uniq // (P + 1), uniq % (P + 1)
+        add_rows(inv, rep_edge[sel], None, "same_post_cap", [group_key[x] for x in u_g],
+                 u_per.tolist(), [group_cap[x] for x in u_g])
+    del rep_edge, rep_period, rep_slot, interns
+    fund_of_rule = pd.Index(season.funds["fund_id"]).get_indexer(
+        [r.fund for r in pol.subsidies]).astype(np.int64)
+    pay_fund = fund_of_rule[pay_r] if len(pay_r) else np.zeros(0, dtype=np.int64)
+    for f, (fund_id, budget) in enumerate(zip(season.funds["fund_id"], season.funds["budget"],
+                                              strict=True)):
+        sel = pay_fund == f
+        if not sel.any():
+            continue
+        fe = np.bincount(pay_e[sel], weights=pay_f[sel], minlength=n_edges).astype(np.int64)
+        nz = np.flatnonzero(fe)
+        add_rows(np.zeros(len(nz), dtype=np.int64), nz, fe[nz], "budget", [fund_id], [0],
+                 [int(round(float(budget) * FEN))])
+    rows = _stack(blocks)
+    keys_l = [str(k) for k in keys_l]
+    periods_l = [int(p) for p in periods_l]
+    labels = tuple(f"{k} {key}" + (f" period {p}" if p else "")
+                   for k, key, p in zip(kinds_l, keys_l, periods_l, strict=True))
+    return rows, labels, kinds_l, keys_l, periods_l, rhs_l
+
+
+def _stack(blocks: list[SparseRows]) -> SparseRows:
+    """Blocks of rows one after the other, as one SparseRows."""
+    if not blocks:
+        return SparseRows.empty()
+    sizes = np.array([len(b.index) for b in blocks], dtype=np.int64)
+    offset = _starts(sizes)
+    ptr = np.concatenate([[0]] + [b.ptr[1:] + o for b, o in zip(blocks, offset, strict=True)])
+    index = np.concatenate([b.index for b in blocks])
+    coef = np.concatenate([b.coef for b in blocks])
+    return SparseRows(ptr, index, coef)
+
+
+def _drop_empty(rows: SparseRows) -> SparseRows:
+    """The same rows without the empty ones."""
+    keep = np.diff(rows.ptr) > 0
+    if keep.all():
+        return rows
+    ptr = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+    np.cumsum(np.diff(rows.ptr)[keep], out=ptr[1:])
+    return SparseRows(ptr, rows.index, rows.coef)
+
+
+def _poor_first(season: Season, edges: pd.DataFrame) -> tuple[SparseRows, SparseRows]:
+    """Per slot of a `poor_first` kind with both kinds of applicant (in slot order): the edges
+    of its non-poor applicants (trigger) and its poor applicants, each once (required)."""
+    sl = season.slots
+    listed = np.isin(sl["kind"].to_numpy(dtype=object), list(season.policy.poor_first))
+    slot = edges["slot"].to_numpy()
+    on = np.flatnonzero(listed[slot])
+    poor = edges["poor"].to_numpy(dtype=bool)[on]
+    s_on = slot[on]
+    has_rich = np.bincount(s_on[~poor], minlength=len(sl)) > 0
+    has_poor = np.bincount(s_on[poor], minlength=len(sl)) > 0
+    both = has_rich & has_poor
+    pos = np.cumsum(both) - 1
+    n_rows = int(both.sum())
+    t_sel = on[~poor & both[s_on]]
+    trig = _csr(pos[slot[t_sel]], t_sel, None, n_rows)
+    p_edges = on[poor & both[s_on]]
+    p_slot, p_agent = slot[p_edges], edges["agent"].to_numpy()[p_edges]
+    order = np.argsort(pos[p_slot], kind="stable")  # by slot, agents ascending within
+    p_slot, p_agent = p_slot[order], p_agent[order]
+    first = np.ones(len(p_slot), dtype=bool)
+    first[1:] = (p_slot[1:] != p_slot[:-1]) | (p_agent[1:] != p_agent[:-1])
+    need = _csr(pos[p_slot[first]], p_agent[first], None, n_rows)
+    return trig, need
+
+
+def _text_order(values: pd.Series) -> np.ndarray:
+    """Each value's position when the values are sorted as text (ties keep their order)."""
+    pos = np.empty(len(values), dtype=np.int64)
+    pos[np.argsort(values.to_numpy(dtype=object), kind="stable")] = np.arange(len(values))
+    return pos
+
+
+def _agent_priority(season: Season, id_order: np.ndarray) -> np.ndarray:
     """The order serial mechanisms follow: poor students first when the policy puts them first
-    anywhere, then score high to low, then student_id; 1 = first."""
+    anywhere, then score high to low, then student_id (`id_order`: its text order); 1 = first."""
     st = season.students
     poor = st["poor"].to_numpy() if season.policy.poor_first else np.zeros(len(st), dtype=bool)
-    order = np.lexsort((st["student_id"].to_numpy(), -st["score"].to_numpy(), ~poor))
+    order = np.lexsort((id_order, -st["score"].to_numpy(), ~poor))
     prio = np.empty(len(st), dtype=np.int64)
     prio[order] = np.arange(1, len(st) + 1)
     return prio
 
 
-def _slot_ranks(season: Season, edges: pd.DataFrame) -> np.ndarray:
+def _slot_ranks(season: Season, edges: pd.DataFrame, id_order: np.ndarray) -> np.ndarray:
     """Each slot's rank of each eligible student (DESIGN §4a.13), per edge; 1 = best.
 
-    Students the slot lists in rankings.csv come first by that rank (equal ranks tie); the
-    others follow in the default order: poor first where the slot's kind is in `poor_first`,
-    then score high to low, then student_id as text (strict).
+    Students the slot lists in rankings.csv come first by that rank (equal ranks tie on it, then
+    go by poor-first and score below, not by student_id); the others follow in the default
+    order: poor first where the slot's kind is in `poor_first`, then score high to low, then
+    student_id as text (`id_order`, strict). Ranks are dense within a slot.
+
+    Each (student, slot) pair gets one integer sort key: listed pairs by the dense order of
+    their (rank, poor, score), then unlisted ones by the student's place in the default order
+    (one order for poor-first kinds, one for the others), so one sort ranks every slot.
     """
     st, sl = season.students, season.slots
-    pairs = edges[["agent", "slot"]].drop_duplicates().reset_index(drop=True)
-    listed_rank = np.zeros(len(pairs), dtype=np.int64)
+    agent, slot = edges["agent"].to_numpy(), edges["slot"].to_numpy()
+    # (agent, slot) pairs: a slot's options are consecutive in an agent's edges
+    new_pair = np.ones(len(agent), dtype=bool)
+    new_pair[1:] = (agent[1:] != agent[:-1]) | (slot[1:] != slot[:-1])
+    pair_of_edge = np.cumsum(new_pair) - 1
+    p_agent, p_slot = agent[new_pair], slot[new_pair]
+    del new_pair
+    n_st = len(st)
+    listed_rank = np.zeros(len(p_agent), dtype=np.int64)
     if season.rankings is not None and len(season.rankings):
         r = season.rankings
-        key = pd.MultiIndex.from_arrays([r["slot_id"].to_numpy(), r["student_id"].to_numpy()])
-        lookup = pd.Series(r["rank"].to_numpy(dtype=np.int64), index=key)
-        want = pd.MultiIndex.from_arrays([sl["slot_id"].to_numpy()[pairs["slot"]],
-                                          st["student_id"].to_numpy()[pairs["agent"]]])
-        listed_rank = lookup.reindex(want).fillna(0).to_numpy(dtype=np.int64)
-    poor_kinds = list(season.policy.poor_first)
-    poor_key = np.where(np.isin(sl["kind"].to_numpy()[pairs["slot"]], poor_kinds)
-                        & st["poor"].to_numpy()[pairs["agent"]], 0, 1)
+        r_slot = pd.Index(sl["slot_id"]).get_indexer(r["slot_id"]).astype(np.int64)
+        r_agent = pd.Index(st["student_id"]).get_indexer(r["student_id"]).astype(np.int64)
+        r_key = r_slot * n_st + r_agent
+        by_key = np.argsort(r_key, kind="stable")
+        r_key, r_rank = r_key[by_key], r["rank"].to_numpy(dtype=np.int64)[by_key]
+        want = p_slot * n_st + p_agent
+        at = np.minimum(np.searchsorted(r_key, want), len(r_key) - 1)
+        listed_rank = np.where(r_key[at] == want, r_rank[at], 0)
     listed = listed_rank > 0
-    frame = pd.DataFrame({
-        "slot": pairs["slot"], "unlisted": (~listed).astype(np.int64), "rank": listed_rank,
-        "poor": poor_key, "score": -st["score"].to_numpy()[pairs["agent"]],
-        "sid": np.where(listed, "", st["student_id"].to_numpy()[pairs["agent"]]),
-    })
-    frame = frame.sort_values(["slot", "unlisted", "rank", "poor", "score", "sid"],
-                              kind="stable")
-    cols = ["unlisted", "rank", "poor", "score", "sid"]
-    new_slot = frame["slot"].ne(frame["slot"].shift())
-    new_key = new_slot | frame[cols].ne(frame[cols].shift()).any(axis=1)
-    dense = new_key.astype(np.int64).groupby(frame["slot"]).cumsum()
-    pairs["slot_rank"] = pd.Series(dense.to_numpy(), index=frame.index).reindex(
-        pairs.index).to_numpy()
-    out = edges[["agent", "slot"]].merge(pairs, on=["agent", "slot"], how="left")
-    return out["slot_rank"].to_numpy(dtype=np.int64)
+    poor_kind = np.isin(sl["kind"].to_numpy(dtype=object), list(season.policy.poor_first))
+    poor = st["poor"].to_numpy(dtype=bool)
+    neg_score = -st["score"].to_numpy(dtype=np.float64)
+    first_poor = poor_kind[p_slot]
+    # the default order of students, with and without poor first
+    plain = np.empty(n_st, dtype=np.int64)
+    plain[np.lexsort((id_order, neg_score))] = np.arange(n_st)
+    poorly = np.empty(n_st, dtype=np.int64)
+    poorly[np.lexsort((id_order, neg_score, ~poor))] = np.arange(n_st)
+    key = np.where(first_poor, poorly[p_agent], plain[p_agent])
+    if listed.any():  # listed pairs first, ordered (and tied) by (rank, poor, score)
+        li = np.flatnonzero(listed)
+        poor_key = np.where(first_poor[li] & poor[p_agent[li]], 0, 1)
+        cols = (listed_rank[li], poor_key, neg_score[p_agent[li]])
+        order = np.lexsort(cols[::-1])
+        change = np.zeros(len(li), dtype=bool)
+        for c in cols:
+            cs = c[order]
+            change[1:] |= cs[1:] != cs[:-1]
+        dense = np.empty(len(li), dtype=np.int64)
+        dense[order] = np.cumsum(change)
+        key[~listed] += len(li)
+        key[li] = dense
+    # dense rank of the key within each slot
+    span = n_st + int(listed.sum())
+    order = np.argsort(p_slot * span + key)
+    s_slot, s_key = p_slot[order], key[order]
+    new_slot = np.ones(len(order), dtype=bool)
+    new_slot[1:] = s_slot[1:] != s_slot[:-1]
+    new_key = new_slot.copy()
+    new_key[1:] |= s_key[1:] != s_key[:-1]
+    run = np.cumsum(new_key)
+    first = np.flatnonzero(new_slot)
+    dense_in_slot = run - np.repeat(run[first] - 1, np.diff(np.append(first, len(order))))
+    pair_rank = np.empty(len(order), dtype=np.int64)
+    pair_rank[order] = dense_in_slot
+    return pair_rank[pair_of_edge]
 
 
-def _edges_of_slots(slot_of_edge: np.ndarray, slots: np.ndarray) -> SparseRows:
+def _edges_of_slots(slot_of_edge: np.ndarray, slots: np.ndarray, n_slots: int) -> SparseRows:
+    """One row per slot of `slots` (in that order, empty rows kept): the slot's edges."""
     if not len(slots):
         return SparseRows.empty()
-    return SparseRows.from_lists([np.flatnonzero(slot_of_edge == s) for s in slots])
+    pos = np.full(n_slots, -1, dtype=np.int64)
+    pos[slots] = np.arange(len(slots))
+    on = np.flatnonzero(pos[slot_of_edge] >= 0)
+    return _csr(pos[slot_of_edge[on]], on, None, len(slots))
 
 
 def _post_groups(sl: pd.DataFrame, ratio: Fraction) -> tuple[np.ndarray, list[int], list[str]]:

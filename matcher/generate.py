@@ -88,6 +88,11 @@ _POSTS: dict[str, tuple[str, str]] = {
 }
 _POST_NAMES = np.array([p for m in MAJORS for p in _POSTS[m]], dtype=object)
 
+# A student without a list is eligible for every option of their major (DESIGN §4a.2): at most
+# this share of students has none, fewer where that would exceed this many edges per student.
+_NO_LIST_SHARE = 0.10
+_EDGES_PER_STUDENT = 24.0
+
 KINDS: tuple[str, ...] = ("shadow", "post", "order", "apprentice", "employment")
 _SHADOW, _POST, _ORDER, _APPRENTICE, _EMPLOYMENT = range(5)
 _KIND_SHARE = np.array([0.30, 0.28, 0.12, 0.10, 0.20])  # share of slots of each kind
@@ -682,7 +687,8 @@ def _preferences(
     s_key = st_school * n_m + st_major
     w_gen, w_sch = gen.total[g_key], sch.total[s_key]
     k = np.minimum(rng.poisson(sc.pref_mean - 1.0, n) + 1, sc.pref_max)
-    k = np.where((rng.random(n) < 0.10) | (w_gen + w_sch <= 0), 0, k)
+    share = _no_list_share(sc, slots, gen, sch, g_key, s_key)
+    k = np.where((rng.random(n) < share) | (w_gen + w_sch <= 0), 0, k)
     who = np.flatnonzero(k > 0)
     who = who[np.argsort(g_key[who], kind="stable")]  # rows of one open pool lie together
     p_sch = w_sch / np.maximum(w_gen + w_sch, 1e-300)
@@ -718,6 +724,30 @@ def _preferences(
         "slot_id": _take(pd.Series(_ids("SL", len(slots.kind), 4)), slot),
         "rank": rank.astype(np.int64),
     })
+
+
+def _slot_options(slots: _Slots) -> np.ndarray:
+    """Options each slot offers in the season (DESIGN §4a.1): one per (start, duration) of an
+    internship, one whole-season seat otherwise."""
+    uniq, inv = np.unique(slots.durations.astype(str), return_inverse=True)
+    count = np.array([sum(max(0, PERIODS - int(d) // 3 + 1) for d in u.split(";")) for u in uniq],
+                     dtype=np.int64)
+    return np.where(slots.kind <= _POST, count[inv], 1)
+
+
+def _no_list_share(sc: Scale, slots: _Slots, gen: _Pool, sch: _Pool, g_key: np.ndarray,
+                   s_key: np.ndarray) -> float:
+    """Share of students without a preference list: 10 %, or less where the season is so large
+    that list-less students (eligible for every option of their major) would push the average
+    number of eligible edges per student above `_EDGES_PER_STUDENT`."""
+    opts = _slot_options(slots).astype(float)
+    free_gen = np.bincount(gen.key, weights=opts[gen.item], minlength=len(gen.total))
+    free_sch = np.bincount(sch.key, weights=opts[sch.item], minlength=len(sch.total))
+    free = float(np.mean(free_gen[g_key] + free_sch[s_key])) if len(g_key) else 0.0
+    listed = sc.pref_mean * float(np.mean(opts))
+    if free <= _EDGES_PER_STUDENT or free <= listed:
+        return _NO_LIST_SHARE
+    return min(_NO_LIST_SHARE, max(0.0, (_EDGES_PER_STUDENT - listed) / (free - listed)))
 
 
 class _Pool:
