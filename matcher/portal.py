@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -30,7 +30,11 @@ from matcher.io import TABLE_NAMES, table_label
 from matcher.models import PolicyModel, SeasonPayload, SolveRequest, SolveResponse
 from matcher.policy import Policy, load_policy, parse_policy, preset_names
 
-__all__ = ["LIMITS", "Limits", "PayloadError", "check_limits", "held_back", "parse_request",
+if TYPE_CHECKING:
+    from matcher.season import Season
+
+__all__ = ["LIMITS", "Limits", "PayloadError", "check_limits", "error_answer", "held_back",
+           "parse_request",
            "payload_from_folder", "policy_from_payload", "season_from_payload", "solve_json",
            "solve_request"]
 
@@ -261,7 +265,8 @@ def policy_from_payload(ref: str | PolicyModel, objective: dict | None = None,
     return policy
 
 
-def season_from_payload(payload: SeasonPayload, policy: str | PolicyModel | None = None):
+def season_from_payload(payload: SeasonPayload, policy: str | PolicyModel | None = None
+                        ) -> Season:
     """The validated `Season` of a payload; `policy` replaces the season's policy (and its
     overrides) as `matcher.solve(policy=...)` does. Raise `SeasonError` listing every error."""
     from matcher.season import season_from_document
@@ -310,6 +315,12 @@ def held_back(unplaced_reasons: list[str]) -> dict[str, int]:
 def _error_items(issues: list[Issue]) -> list[dict]:
     return [{"file": i.file, "row": i.row, "column": i.column, "message": i.message}
             for i in issues]
+
+
+def error_answer(issues: list[Issue], status: str | None = None) -> dict:
+    """The JSON answer for a request that was not solved: `ok` false, `errors`, `status`."""
+    return SolveResponse(ok=False, status=status,
+                         errors=_error_items(issues)).model_dump(mode="json")
 
 
 def solve_request(request: SolveRequest, started: float | None = None) -> SolveResponse:

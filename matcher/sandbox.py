@@ -15,7 +15,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from matcher.portal import LIMITS, Limits, check_limits, solve_json
+from matcher.errors import Issue
+from matcher.portal import LIMITS, Limits, check_limits, error_answer, solve_json
 
 __all__ = ["DEFAULT_GRACE_S", "SandboxCrash", "SandboxError", "SandboxTimeout", "run_in_child",
            "solve_json_isolated"]
@@ -110,12 +111,9 @@ def solve_json_isolated(payload: object, *, hard_limit: float | None = None,
     try:
         return run_in_child(solve_json, payload, hard_limit=hard_limit, limits=limits)
     except SandboxError as exc:
-        status = "timeout" if isinstance(exc, SandboxTimeout) else "crashed"
-        return {"ok": False, "status": status, "metrics": None, "timing": {},
-                "assignments": [], "ledger": [], "unplaced": [], "held_back": {},
-                "errors": [{"file": "request", "row": None,
-                            "column": "time_limit" if status == "timeout" else None,
-                            "message": str(exc)}], "warnings": []}
+        timeout = isinstance(exc, SandboxTimeout)
+        return error_answer([Issue("request", None, "time_limit" if timeout else None,
+                                   str(exc))], "timeout" if timeout else "crashed")
 
 
 def _time_limit(payload: object) -> float:

@@ -19,8 +19,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 import matcher
+from matcher.errors import Issue
 from matcher.models import SolveRequest, SolveResponse, schema_documents
-from matcher.portal import LIMITS, Limits, solve_json
+from matcher.portal import LIMITS, Limits, error_answer, solve_json
 
 __all__ = ["app", "create_app"]
 
@@ -28,7 +29,7 @@ _REF = "#/components/schemas/{model}"
 
 
 def status_code(answer: dict) -> int:
-    """The HTTP status of an answer."""
+    """The HTTP status of an answer (413, a body over the size limit, is decided earlier)."""
     if answer["ok"]:
         return 200
     if answer.get("status") == "timeout":
@@ -36,8 +37,6 @@ def status_code(answer: dict) -> int:
     files = {e["file"] for e in answer["errors"]}
     if files & {"engine", "audit"} or answer.get("status") == "crashed":
         return 500
-    if any("larger than the limit" in e["message"] for e in answer["errors"]):
-        return 413
     return 422
 
 
@@ -78,9 +77,10 @@ def create_app(limits: Limits = LIMITS, isolate: bool = False,
         """Solve one season: a SolveRequest in, a SolveResponse out."""
         body = await _body(request, limits.max_bytes)
         if body is None:
-            answer = solve_json(b" " * (limits.max_bytes + 1), limits=limits)
-        else:
-            answer = await run_in_threadpool(solve, body)
+            return JSONResponse(error_answer([Issue(
+                "request", None, None, f"larger than the limit of {limits.max_bytes:,} bytes")]),
+                status_code=413)
+        answer = await run_in_threadpool(solve, body)
         return JSONResponse(answer, status_code=status_code(answer))
 
     @api.get("/schema")
