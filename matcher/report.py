@@ -38,8 +38,7 @@ PERCENT = "0.0%"
 WHOLE = "#,##0"
 _FORMATS = {**{c: MONEY for c in ("subsidy", "amount", "budget", "spend", "remaining")},
             **{c: PERCENT for c in ("use", "local_share")},
-            **{c: WHOLE for c in (*COUNT_COLUMNS, "students", "graduating", "hosted")},
-            "start_period": "0", "duration_months": "0"}
+            **{c: WHOLE for c in (*COUNT_COLUMNS, "students", "graduating", "hosted")}}
 _TOTALLED = ("park_major", "school_major", "county", "funds")
 _WIDTH_ROWS = 20_000  # widths are measured on the first rows of a very long sheet
 _BOLD = Font(bold=True)
@@ -96,6 +95,8 @@ def write_workbook(data: ReportData, path: str | Path, lang: str = "zh") -> Path
 
 def display_width(text: str) -> int:
     """Columns a text takes on screen: wide (CJK) and full-width characters count double."""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
@@ -132,27 +133,31 @@ def _write_sheet(wb: Workbook, key: str, table: pd.DataFrame, season: str, lang:
     if total is not None:
         cells = []
         for j, code in enumerate(codes):
-            v = labels.text("total", lang) if j == 0 else total.get(code)
-            c = _cell(ws, v, col_formats[j])
-            if c is None:
-                c = WriteOnlyCell(ws, None)
+            c = WriteOnlyCell(ws, labels.text("total", lang) if j == 0 else total.get(code))
             c.font = _BOLD
+            if col_formats[j] and j:
+                c.number_format = col_formats[j]
             cells.append(c)
         ws.append(cells)
 
 
 def _rows(df: pd.DataFrame) -> Iterator[list]:
-    """Rows as plain Python values; NaN/NA as empty cells."""
-    cols = [df[c].astype(object).where(df[c].notna(), None).tolist() for c in df.columns]
-    for row in zip(*cols, strict=True):
-        yield [v.item() if hasattr(v, "item") else v for v in row]
+    """Rows as plain Python values (numpy scalars unboxed); NaN/NA as empty cells."""
+    cols = []
+    for c in df.columns:
+        s = df[c]
+        values = s.tolist()  # Python ints, floats, bools and str
+        if s.hasnans:
+            values = [None if pd.isna(v) else v for v in values]
+        cols.append(values)
+    yield from (list(row) for row in zip(*cols, strict=True))
 
 
 def _cell(ws, v: object, fmt: str | None) -> WriteOnlyCell | object:
-    """A cell with its number format when it holds a number."""
+    """A number as a cell with its number format; anything else as the plain value."""
     if v is None or fmt is None or isinstance(v, (str, bool)):
-        return WriteOnlyCell(ws, v) if v is not None else None
-    c = WriteOnlyCell(ws, v.item() if hasattr(v, "item") else v)
+        return v
+    c = WriteOnlyCell(ws, v)
     c.number_format = fmt
     return c
 
@@ -164,12 +169,13 @@ def _widths(shown: pd.DataFrame, codes: list[str]) -> list[float]:
     for header, code in zip(shown.columns, codes, strict=True):
         s = head[header]
         fmt = _FORMATS.get(code)
+        s = pd.Series(s.dropna().unique())
         if fmt == MONEY:
-            texts = s.dropna().map(lambda v: f"{v:,.2f}")
+            texts = s.map(lambda v: f"{v:,.2f}")
         elif fmt == PERCENT:
-            texts = s.dropna().map(lambda v: f"{100 * v:.1f}%")
+            texts = s.map(lambda v: f"{100 * v:.1f}%")
         else:
-            texts = s.dropna().astype(str)
+            texts = s.astype(str)
         longest = max([display_width(str(header)), *texts.map(display_width).tolist()])
         out.append(float(min(60, max(8, longest + 2))))
     return out
