@@ -13,7 +13,6 @@ deterministic time limits, so the same request gives the same answer; wall-clock
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import math
@@ -288,18 +287,12 @@ def season_from_payload(payload: SeasonPayload, policy: str | PolicyModel | None
 # ----------------------------------------------------------------------------------------------
 
 def _solve_keywords(request: SolveRequest, remaining: float) -> dict[str, Any]:
-    """Keywords for `matcher.api.solve`. Deterministic runs get the full time limit (it is
-    converted to deterministic work, so it must not depend on how long parsing took); others
-    get what is left of it."""
-    from matcher import api
-
-    kwargs: dict[str, Any] = {"strategy": request.strategy, "seed": request.seed,
-                              "time_limit": request.time_limit}
-    if "deterministic" in inspect.signature(api.solve).parameters:
-        kwargs["deterministic"] = request.deterministic
-    if not request.deterministic:
-        kwargs["time_limit"] = max(0.05, remaining)
-    return kwargs
+    """Keywords for `matcher.api.solve`. Deterministic runs get the full time limit (it becomes
+    deterministic work, so it must not depend on how long parsing took); others get what
+    parsing and validating left of it (`api.solve` then counts its own compiling and decoding)."""
+    limit = request.time_limit if request.deterministic else max(0.05, remaining)
+    return {"strategy": request.strategy, "seed": request.seed, "time_limit": limit,
+            "deterministic": request.deterministic}
 
 
 def held_back(unplaced_reasons: list[str]) -> dict[str, int]:

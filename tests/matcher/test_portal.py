@@ -66,7 +66,7 @@ def test_sample_matches_the_library_and_repeats_byte_for_byte() -> None:
     assert first["status"] == alloc.status == "optimal"
 
 
-@pytest.mark.parametrize("strategy", ["greedy", "da-student", "serial-dictatorship", "mip"])
+@pytest.mark.parametrize("strategy", ["cpsat", "flow", "mip", "greedy", "da-student", "boston"])
 def test_every_strategy_repeats(strategy: str) -> None:
     request = tiny_request(strategy=strategy, seed=5, deterministic=True)
     first, second = solve_json(request), solve_json(request)
