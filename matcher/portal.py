@@ -32,10 +32,9 @@ from matcher.policy import Policy, load_policy, parse_policy, preset_names
 if TYPE_CHECKING:
     from matcher.season import Season
 
-__all__ = ["LIMITS", "Limits", "PayloadError", "check_limits", "error_answer", "held_back",
-           "parse_request",
-           "payload_from_folder", "policy_from_payload", "season_from_payload", "solve_json",
-           "solve_request"]
+__all__ = ["LIMITS", "UNSOLVABLE_TERMS", "Limits", "PayloadError", "check_limits",
+           "error_answer", "held_back", "parse_request", "payload_from_folder",
+           "policy_from_payload", "season_from_payload", "solve_json", "solve_request"]
 
 log = logging.getLogger(__name__)
 
