@@ -27,7 +27,8 @@ __all__ = ["COUNT_COLUMNS", "ReportData", "ResultError", "from_allocation", "fro
 COUNT_COLUMNS = ["placed", "interns", "local_placed", "local_interns", "local_employment",
                  "order"]
 INTERN_KINDS = ("shadow", "post")
-RATIO_COLUMNS = {"use": ("spend_budgeted", "budget"), "local_share": ("local_placed", "students")}
+SUMMED_COLUMNS = {*COUNT_COLUMNS, "students", "graduating", "hosted", "budget", "spend",
+                  "remaining"}
 _CODED = {"kind": "kind", "payee": "payee", "poor": "bool", "graduating": "bool",
           "local": "bool", "in_park": "bool"}
 _REASON_CODE = re.compile(r"(?:^|; )([a-z_]+):")
@@ -54,16 +55,18 @@ class ReportData:
     by_park: pd.DataFrame
     by_school: pd.DataFrame
 
-    def total(self, table: str) -> dict[str, float]:
-        """The totals row of a counts or funds table: sums, and ratios of the sums."""
+    def total(self, table: str) -> dict[str, float | None]:
+        """The totals row of a counts or funds table: sums, and ratios of the sums (None where
+        there is nothing to divide by)."""
         df: pd.DataFrame = getattr(self, table)
-        out = {c: df[c].sum().item() for c in df.columns
-               if c not in RATIO_COLUMNS and pd.api.types.is_numeric_dtype(df[c])
-               and not pd.api.types.is_bool_dtype(df[c])}
+        out: dict[str, float | None] = {c: df[c].sum().item() for c in df.columns
+                                        if c in SUMMED_COLUMNS}
         if table == "funds":
-            spent = df.loc[df["budget"].notna(), "spend"].sum()
-            out["use"] = spent / out["budget"] if out["budget"] else np.nan
-            out["remaining"] = df["remaining"].sum(min_count=1)
+            budgeted = df["budget"].notna()
+            out["remaining"] = df.loc[budgeted, "remaining"].sum().item() if budgeted.any() \
+                else None
+            out["use"] = (df.loc[budgeted, "spend"].sum().item() / out["budget"]
+                          if out["budget"] else None)
         elif "local_share" in df.columns:
             out["local_share"] = out["local_placed"] / out["students"] if out["students"] else 0
         return out
