@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -139,8 +140,10 @@ def solve(
         raise typer.Exit(2)
     try:
         with solving(strategy, time_limit, show=not (quiet or json_out)) as on_log:
+            started = time.perf_counter()
             loaded = _season_under(season, policy)
-            alloc = _run_solve(loaded, strategy, time_limit, seed, on_log, log)
+            left = max(0.05, time_limit - (time.perf_counter() - started))  # loading counts too
+            alloc = _run_solve(loaded, strategy, left, seed, on_log, log)
     except SeasonError as exc:
         _print_issues(exc.issues)
         err_console.print(f"{len(exc.errors)} error(s): the season is invalid; nothing solved",
