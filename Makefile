@@ -24,7 +24,7 @@ demo: $(STAMP)
 
 test: $(DEVSTAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --benchmark-disable
+	$(BIN)/python -m pytest -n 2 --benchmark-disable --nbmake tests notebooks
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .

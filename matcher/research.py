@@ -19,9 +19,9 @@ import pandas as pd
 
 from matcher.policy import load_policy
 
-__all__ = ["BENCHMARK_COLUMNS", "NotebookSettings", "find_benchmark_results", "load_benchmarks",
-           "marginal_cost", "notebook_settings", "pareto_frontier", "policy_rules",
-           "price_of_stability", "rules_that_differ", "save"]
+__all__ = ["BENCHMARK_COLUMNS", "NotebookSettings", "find_benchmark_results", "level_proven",
+           "load_benchmarks", "marginal_cost", "notebook_settings", "pareto_frontier",
+           "policy_rules", "price_of_stability", "rules_that_differ", "save"]
 
 BENCHMARK_COLUMNS = ["source", "date", "machine", "students", "edges", "strategy", "seed",
                      "time_limit", "wall_s", "runtime_s", "status", "levels_proven", "gap",
@@ -83,15 +83,16 @@ def price_of_stability(table: pd.DataFrame, free: str, stable: str,
         pairs[f"{m}_lost"] = lost.where(found)
         pairs[f"{m}_lost_share"] = (lost / pairs[f"{m}_free"].replace(0, pd.NA)).where(found)
         pairs[f"{m}_proven"] = [
-            _level_proven(of, pf, m) and _level_proven(os_, ps, m)
+            level_proven(of, pf, m) and level_proven(os_, ps, m)
             for of, pf, os_, ps in zip(pairs["objective_free"], pairs["levels_proven_free"],
                                        pairs["objective_stable"], pairs["levels_proven_stable"],
                                        strict=True)]
     return pairs.drop(columns=["objective_free", "objective_stable"])
 
 
-def _level_proven(objective: object, levels_proven: object, term: str) -> bool:
-    """Whether the level of `term` is among the first `levels_proven` levels of a sweep row."""
+def level_proven(objective: object, levels_proven: object, term: str) -> bool:
+    """Whether the level of `term` is among the first `levels_proven` levels of a sweep row
+    (`objective` is the row's JSON text, levels in order)."""
     if not isinstance(objective, str) or pd.isna(levels_proven):
         return False
     order = list(json.loads(objective))
