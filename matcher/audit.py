@@ -1,27 +1,35 @@
 """The independent audit: checks an allocation against the season from the assignment alone.
 
 Nothing here reads the compiled Problem or a strategy's bookkeeping: options, eligibility, caps,
-budgets and subsidies are recomputed placement by placement, in plain Python, straight from the
-season tables and DESIGN §4a. Every strategy's output goes through it in every test.
+budgets and subsidies are recomputed from the season tables and DESIGN §4a, over integer-coded
+arrays (`matcher.audit_view`), so a province-sized allocation is checked in seconds. Money is
+exact throughout (fractions of a yuan, never floats). Every strategy's output goes through it in
+every test; `tests/reference/plain_audit.py` is the same audit written placement by placement,
+and the two must agree on every report.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
 
-from matcher.policy import WHOLE_SEASON_KINDS, SubsidyRule
+from matcher.audit_reasons import blocking_pair_count, poor_waiting, unplaced_reasons
+from matcher.audit_view import AuditView, view_of, within
 from matcher.season import Season
 
-__all__ = ["AuditReport", "Placement", "audit", "blocking_pairs"]
+__all__ = ["AuditReport", "Placement", "audit"]
+
+LEDGER_COLUMNS = ["student_id", "slot_id", "rule_id", "clause", "payee", "fund_id", "amount"]
 
 
 @dataclass(frozen=True)
 class Placement:
+    """One row of an allocation, as the audit reads it."""
+
     student_id: str
     slot_id: str
     start_period: int
@@ -47,307 +55,419 @@ def _money(x: Fraction) -> int | float:
     return int(x) if x.denominator == 1 else float(round(x, 2))
 
 
-class _SeasonView:
-    """Plain dictionaries over the season tables, for placement-by-placement checks."""
+@dataclass
+class Placed:
+    """The placements of an allocation (rows naming a known student, once, and a known slot),
+    in row order, and how they use the slots: one usage entry per (placement, period)."""
 
-    def __init__(self, season: Season) -> None:
-        self.season = season
-        self.students = {r["student_id"]: r for r in season.students.to_dict("records")}
-        self.slots = {r["slot_id"]: r for r in season.slots.to_dict("records")}
-        self.ents = {r["enterprise_id"]: r for r in season.enterprises.to_dict("records")}
-        self.schools = {r["school_id"]: r for r in season.schools.to_dict("records")}
-        self.parks = {r["park_id"]: r for r in season.parks.to_dict("records")}
-        self.lists: dict[str, dict[str, int]] = defaultdict(dict)
-        for sid, tid, rank in zip(season.preferences["student_id"], season.preferences["slot_id"],
-                                  season.preferences["rank"], strict=True):
-            self.lists[sid][tid] = int(rank)
-        self.k = max((len(v) for v in self.lists.values()), default=0)
-        self.post_staff: dict[tuple[str, str], int] = {}  # smallest post_staff per post group
-        for t in self.slots.values():
-            g = _post_group(t)
-            if g is not None and t["post_staff"] >= 0:
-                self.post_staff[g] = min(self.post_staff.get(g, t["post_staff"]),
-                                         int(t["post_staff"]))
-        self.by_major: dict[str, list[str]] = defaultdict(list)
-        for tid, t in self.slots.items():
-            for m in t["majors"]:
-                self.by_major[m].append(tid)
-        self.budgets = {f: Fraction(str(b)) for f, b in zip(season.funds["fund_id"],
-                                                            season.funds["budget"], strict=True)}
+    row: np.ndarray
+    stu: np.ndarray
+    slot: np.ndarray
+    start: np.ndarray
+    months: np.ndarray
+    use_plc: np.ndarray  # placement of each usage entry
+    use_slot: np.ndarray
+    use_per: np.ndarray  # 0: a whole-season seat
+    placed: np.ndarray  # per student: placed or not
 
-    def options(self, slot_id: str) -> list[tuple[int, int]]:
-        slot = self.slots[slot_id]
-        P = self.season.periods
-        if slot["kind"] in WHOLE_SEASON_KINDS:
-            return [(1, 3 * P)]
-        return [(p, d) for d in slot["durations"] for p in range(1, P + 1) if p + d // 3 - 1 <= P]
-
-    def eligible(self, student_id: str, slot_id: str) -> bool:
-        s, t = self.students[student_id], self.slots[slot_id]
-        if s["major"] not in t["majors"]:
-            return False
-        if t["school_id"] and t["school_id"] != s["school_id"]:
-            return False
-        if self.lists.get(student_id) and slot_id not in self.lists[student_id]:
-            return False
-        return not (t["kind"] == "employment" and not s["graduating"])
-
-    def candidates(self, student_id: str) -> list[str]:
-        """Slots the student is eligible for and that offer at least one option."""
-        s = self.students[student_id]
-        pool = self.lists[student_id] if self.lists.get(student_id) else self.by_major[s["major"]]
-        return [t for t in pool if self.eligible(student_id, t) and self.options(t)]
-
-    def poor_waiting(self, slot_id: str, placed: set[str]) -> list[str]:
-        """Eligible poor students of a slot who are not placed anywhere (DESIGN §4a.8)."""
-        return sorted(sid for sid, s in self.students.items()
-                      if s["poor"] and sid not in placed and self.eligible(sid, slot_id))
-
-    def periods_used(self, slot_id: str, start: int, months: int) -> list[int]:
-        if self.slots[slot_id]["kind"] in WHOLE_SEASON_KINDS:
-            return [0]
-        return list(range(start, start + months // 3))
-
-    def rule_amount(self, rule: SubsidyRule, p: Placement) -> Fraction:
-        """DESIGN §4a.11, read directly: the yuan a rule pays for one placement."""
-        slot = self.slots[p.slot_id]
-        ent = self.ents[slot["enterprise_id"]]
-        stu = self.students[p.student_id]
-        if rule.kinds is not None and slot["kind"] not in rule.kinds:
-            return Fraction(0)
-        facts = {"local": bool(ent["local"]), "in_park": bool(ent["park_id"]),
-                 "city_area_school": bool(self.schools[stu["school_id"]]["city_area"]),
-                 "graduating": bool(stu["graduating"])}
-        for key, want in rule.when.items():
-            if key == "min_months":
-                if p.duration_months < want:
-                    return Fraction(0)
-            elif key == "size_class":
-                if ent["size_class"] not in want:
-                    return Fraction(0)
-            elif facts[key] != want:
-                return Fraction(0)
-        if rule.per == "once":
-            return rule.amount
-        if rule.per == "month":
-            return rule.amount * p.duration_months
-        return rule.amount * p.duration_months / 12
-
-
-class _SlotRanking:
-    def __init__(self, view: _SeasonView) -> None:
-        season = view.season
-        self.view = view
-        self.explicit: dict[str, dict[str, int]] = defaultdict(dict)
-        if season.rankings is not None:
-            for tid, sid, rank in zip(season.rankings["slot_id"], season.rankings["student_id"],
-                                      season.rankings["rank"], strict=True):
-                self.explicit[tid][sid] = int(rank)
-        self.poor_first = set(season.policy.poor_first)
-
-    def key(self, slot_id: str, student_id: str) -> tuple:
-        listed = self.explicit.get(slot_id, {})
-        if student_id in listed:
-            return (0, listed[student_id], 0, 0.0, "")
-        s = self.view.students[student_id]
-        poor_rank = 0 if (self.view.slots[slot_id]["kind"] in self.poor_first and s["poor"]) else 1
-        return (1, 0, poor_rank, -float(s["score"]), student_id)
+    def __len__(self) -> int:
+        return len(self.row)
 
 
 def audit(season: Season, assignments: pd.DataFrame, ledger: pd.DataFrame | None = None
           ) -> AuditReport:
     """Check an allocation (rows of student_id, slot_id, start_period, duration_months, and
     optionally subsidy) and recompute every metric and the subsidy ledger."""
-    v = _SeasonView(season)
+    v = view_of(season)
     pol = season.policy
-    bad: list[str] = []
-    placements: list[Placement] = []
-    seen: set[str] = set()
-    for r in assignments.to_dict("records"):
-        p = Placement(str(r["student_id"]), str(r["slot_id"]), int(r["start_period"]),
-                      int(r["duration_months"]))
-        if p.student_id not in v.students:
-            bad.append(f"unknown student {p.student_id!r}")
-            continue
-        if p.slot_id not in v.slots:
-            bad.append(f"unknown slot {p.slot_id!r} for {p.student_id}")
-            continue
-        if p.student_id in seen:
-            bad.append(f"student {p.student_id} is placed more than once")
-            continue
-        seen.add(p.student_id)
-        if (p.start_period, p.duration_months) not in v.options(p.slot_id):
-            bad.append(f"{p.student_id}: slot {p.slot_id} has no option starting in period "
-                       f"{p.start_period} for {p.duration_months} months")
-        if not v.eligible(p.student_id, p.slot_id):
-            bad.append(f"{p.student_id} is not eligible for slot {p.slot_id}")
-        placements.append(p)
+    sid = _text(assignments["student_id"])
+    tid = _text(assignments["slot_id"])
+    start = _ints(assignments["start_period"])
+    months = _ints(assignments["duration_months"])
+    bad, p = _placements(v, sid, tid, start, months)
 
-    usage = _usage(v, placements)
-    bad += _check_capacity(v, usage)
-    bad += _check_caps(v, usage, pol)
-    by_slot = Counter(p.slot_id for p in placements)
-    for tid, n in by_slot.items():
-        need = int(v.slots[tid]["min_size"])
-        if need > 1 and n < need:
-            bad.append(f"order class {tid} holds {n} students, below its min_size {need}")
-    placed_ids = {p.student_id for p in placements}
-    waiting_cache: dict[str, list[str]] = {}
-    if pol.poor_first:
-        for p in placements:
-            slot = v.slots[p.slot_id]
-            if slot["kind"] not in pol.poor_first or v.students[p.student_id]["poor"]:
-                continue
-            if p.slot_id not in waiting_cache:
-                waiting_cache[p.slot_id] = v.poor_waiting(p.slot_id, placed_ids)
-            waiting = waiting_cache[p.slot_id]
-            if waiting:
-                bad.append(f"poor first: {p.student_id} (not poor) holds {p.slot_id} while "
-                           f"eligible poor student(s) {', '.join(sorted(waiting)[:5])} "
-                           "are unplaced")
+    counts = _Counts(v, p)
+    bad += counts.capacity_violations()
+    bad += counts.cap_violations()
+    bad += counts.min_size_violations(p)
+    waiting = poor_waiting(v, p.placed) if pol.poor_first else np.zeros(v.n_sl, dtype=np.int64)
+    bad += _poor_first_violations(v, p, sid, tid, waiting)
 
-    # ledger and budgets
-    lines = []
-    per_student: dict[str, Fraction] = defaultdict(Fraction)
-    spend_by_fund: dict[str, Fraction] = defaultdict(Fraction)
-    for p in placements:
-        for rule in pol.subsidies:
-            amt = v.rule_amount(rule, p)
-            if amt == 0:
-                continue
-            lines.append({"student_id": p.student_id, "slot_id": p.slot_id, "rule_id": rule.id,
-                          "clause": rule.clause, "payee": rule.payee, "fund_id": rule.fund,
-                          "amount": _money(amt)})
-            per_student[p.student_id] += amt
-            spend_by_fund[rule.fund] += amt
-    for fund, spent in spend_by_fund.items():
+    money = _Money(v, p)
+    for fund, spent in money.spend_by_fund.items():
         if fund in v.budgets and spent > v.budgets[fund]:
             bad.append(f"budget of fund {fund} exceeded: {_money(spent)} > "
                        f"{_money(v.budgets[fund])} yuan")
-    own_ledger = pd.DataFrame(lines, columns=["student_id", "slot_id", "rule_id", "clause",
-                                              "payee", "fund_id", "amount"])
-    bad += _compare_money(assignments, ledger, per_student, own_ledger)
+    own_ledger = money.ledger(sid, tid)
+    bad += money.compare(assignments, ledger, own_ledger)
 
-    # metrics
-    ranking = _SlotRanking(v)
-    metrics = _metrics(v, placements, spend_by_fund)
-    metrics["blocking_pairs"] = len(blocking_pairs(v, ranking, placements, usage))
-    levels = _level_values(v, placements, metrics)
-    unplaced = _unplaced(v, ranking, placements, usage, spend_by_fund, placed_ids)
+    metrics = _metrics(v, p, money.spend_by_fund)
+    metrics["blocking_pairs"] = blocking_pair_count(v, p, counts)
+    levels = _level_values(v, p, metrics)
+    unplaced = unplaced_reasons(v, p, counts, money, waiting)
     return AuditReport(bad, metrics, own_ledger, unplaced, levels)
 
 
-def _usage(v: _SeasonView, placements: list[Placement]) -> dict[tuple[str, int], list[str]]:
-    """Who uses each (slot, period); period 0 is a whole-season seat."""
-    use: dict[tuple[str, int], list[str]] = defaultdict(list)
-    for p in placements:
-        for per in v.periods_used(p.slot_id, p.start_period, p.duration_months):
-            use[(p.slot_id, per)].append(p.student_id)
-    return use
+# ---------------------------------------------------------------------------------------------
+# Reading the allocation
 
 
-def _check_capacity(v: _SeasonView, usage) -> list[str]:
-    out = []
-    for (tid, per), who in sorted(usage.items()):
-        cap = int(v.slots[tid]["capacity"])
-        if len(who) > cap:
+def _text(col: pd.Series) -> np.ndarray:
+    """Each cell as `str(cell)`, as an object array."""
+    if isinstance(col.dtype, pd.StringDtype) and not col.isna().any():
+        return col.to_numpy(dtype=object)
+    return np.array([str(x) for x in col.tolist()], dtype=object)
+
+
+def _ints(col: pd.Series) -> np.ndarray:
+    """Each cell as `int(cell)`."""
+    if pd.api.types.is_integer_dtype(col.dtype) and not col.isna().any():
+        return col.to_numpy(dtype=np.int64)
+    return np.array([int(x) for x in col.tolist()], dtype=np.int64)
+
+
+def _placements(v: AuditView, sid: np.ndarray, tid: np.ndarray, start: np.ndarray,
+                months: np.ndarray) -> tuple[list[str], Placed]:
+    """Row-by-row problems (unknown ids, a student twice, no such option, not eligible) in row
+    order, and the placements: every row naming a known student (first time) and slot."""
+    stu = v.st_index.get_indexer(sid).astype(np.int64) if len(sid) else np.zeros(0, np.int64)
+    slot = v.sl_index.get_indexer(tid).astype(np.int64) if len(tid) else np.zeros(0, np.int64)
+    known = (stu >= 0) & (slot >= 0)
+    first = np.zeros(len(sid), dtype=bool)
+    k_rows = np.flatnonzero(known)
+    _, at = np.unique(stu[k_rows], return_index=True)
+    first[k_rows[at]] = True
+    row = np.flatnonzero(first)
+    ps, pt, p0, pm = stu[row], slot[row], start[row], months[row]
+    no_option = np.zeros(len(sid), dtype=bool)
+    no_option[row] = ~v.is_option(pt, p0, pm)
+    not_eligible = np.zeros(len(sid), dtype=bool)
+    not_eligible[row] = ~v.eligible(ps, pt)
+    bad: list[str] = []
+    for i in np.flatnonzero((stu < 0) | (slot < 0) | (known & ~first) | no_option
+                            | not_eligible):
+        if stu[i] < 0:
+            bad.append(f"unknown student {sid[i]!r}")
+        elif slot[i] < 0:
+            bad.append(f"unknown slot {tid[i]!r} for {sid[i]}")
+        elif not first[i]:
+            bad.append(f"student {sid[i]} is placed more than once")
+        else:
+            if no_option[i]:
+                bad.append(f"{sid[i]}: slot {tid[i]} has no option starting in period "
+                           f"{start[i]} for {months[i]} months")
+            if not_eligible[i]:
+                bad.append(f"{sid[i]} is not eligible for slot {tid[i]}")
+
+    whole = v.sl_whole[pt]
+    span = np.where(whole, 1, np.maximum(pm // 3, 0))
+    use_plc = np.repeat(np.arange(len(row), dtype=np.int64), span)
+    use_per = np.repeat(np.where(whole, 0, p0), span) + within(span) * np.repeat(~whole, span)
+    placed = np.zeros(v.n_st, dtype=bool)
+    placed[ps] = True
+    p = Placed(row, ps, pt, p0, pm, use_plc, pt[use_plc], use_per, placed)
+    return bad, p
+
+
+def pair_groups(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (a, b) pairs of two integer arrays, sorted, and each entry's pair."""
+    if not len(a):
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    lo = int(b.min())
+    width = int(b.max()) - lo + 1
+    if (int(a.max()) + 1) * width < 2**62:
+        uniq, inv = np.unique(a * width + (b - lo), return_inverse=True)
+        return uniq // width, uniq % width + lo, inv
+    uniq, inv = np.unique(np.stack([a, b], axis=1), axis=0, return_inverse=True)
+    return uniq[:, 0], uniq[:, 1], inv.ravel()
+
+
+class _Counts:
+    """Students per (slot, period), interns per (enterprise, period) and per (post group,
+    period), and students per slot over the season, from the usage entries."""
+
+    def __init__(self, v: AuditView, p: Placed) -> None:
+        self.v = v
+        P = v.periods
+        self.slot_u, self.per_u, inv = pair_groups(p.use_slot, p.use_per)
+        self.slot_n = np.bincount(inv, minlength=len(self.slot_u)).astype(np.int64)
+        self.use_group = inv  # (slot, period) group of each usage entry
+        intern = p.use_per != 0  # whole-season kinds do not count as interns (DESIGN §4a.5)
+        ent = v.sl_ent[p.use_slot[intern]]
+        per = p.use_per[intern]
+        self.ent_u, self.ent_per, inv = pair_groups(ent, per)
+        self.ent_n = np.bincount(inv, minlength=len(self.ent_u)).astype(np.int64)
+        grp = v.sl_group[p.use_slot[intern]]
+        has = grp >= 0
+        self.grp_u, self.grp_per, inv = pair_groups(grp[has], per[has])
+        self.grp_n = np.bincount(inv, minlength=len(self.grp_u)).astype(np.int64)
+        # dense views over the season's periods, for candidate options (periods 0..P)
+        self.load = self._dense(self.slot_u, self.per_u, self.slot_n, v.n_sl, P)
+        self.group_at = self._dense(self.slot_u, self.per_u, np.arange(len(self.slot_u)),
+                                    v.n_sl, P)
+        self.ent_load = self._dense(self.ent_u, self.ent_per, self.ent_n, max(v.n_ent, 1), P)
+        self.grp_load = self._dense(self.grp_u, self.grp_per, self.grp_n,
+                                    max(len(v.group_keys), 1), P)
+        self.by_slot = np.bincount(p.slot, minlength=v.n_sl).astype(np.int64)
+        self.first_slots = p.slot[np.sort(np.unique(p.slot, return_index=True)[1])]
+
+    @staticmethod
+    def _dense(a: np.ndarray, per: np.ndarray, n: np.ndarray, rows: int, P: int) -> np.ndarray:
+        out = np.zeros((rows, P + 1), dtype=np.int64)
+        ok = (per >= 0) & (per <= P)
+        out[a[ok], per[ok]] = n[ok]
+        return out
+
+    def capacity_violations(self) -> list[str]:
+        v = self.v
+        over = np.flatnonzero(self.slot_n > v.sl_cap[self.slot_u])
+        out = []
+        for i in sorted(over, key=lambda i: (v.sl_ids[self.slot_u[i]], self.per_u[i])):
+            t, per = self.slot_u[i], int(self.per_u[i])
             where = f" in period {per}" if per else ""
-            out.append(f"slot {tid} holds {len(who)} students{where}, over its capacity {cap}")
+            out.append(f"slot {v.sl_ids[t]} holds {self.slot_n[i]} students{where}, over its "
+                       f"capacity {v.sl_cap[t]}")
+        return out
+
+    def cap_violations(self) -> list[str]:
+        v, pol = self.v, self.v.policy
+        out = []
+        if v.ent_cap is not None:
+            over = np.flatnonzero(self.ent_n > v.ent_cap[self.ent_u])
+            for i in sorted(over, key=lambda i: (v.ent_ids[self.ent_u[i]], self.ent_per[i])):
+                e = self.ent_u[i]
+                out.append(f"enterprise {v.ent_ids[e]} has {self.ent_n[i]} interns in period "
+                           f"{self.ent_per[i]}, over its cap {v.ent_cap[e]} "
+                           f"({pol.enterprise_cap} × {v.ent_staff[e]} staff)")
+        if v.group_cap is not None:
+            cap = v.group_cap[self.grp_u]
+            over = np.flatnonzero((cap >= 0) & (self.grp_n > cap))
+            for i in sorted(over, key=lambda i: (v.group_keys[self.grp_u[i]], self.grp_per[i])):
+                g = v.group_keys[self.grp_u[i]]
+                out.append(f"post {g[0]}/{g[1].lstrip('#')} has {self.grp_n[i]} interns in "
+                           f"period {self.grp_per[i]}, over its cap {cap[i]}")
+        return out
+
+    def min_size_violations(self, p: Placed) -> list[str]:
+        v = self.v
+        out = []
+        for t in self.first_slots:  # slots in the order they first appear
+            need, n = v.sl_min[t], self.by_slot[t]
+            if need > 1 and n < need:
+                out.append(f"order class {v.sl_ids[t]} holds {n} students, below its min_size "
+                           f"{need}")
+        return out
+
+
+def _poor_first_violations(v: AuditView, p: Placed, sid: np.ndarray, tid: np.ndarray,
+                           waiting: np.ndarray) -> list[str]:
+    """DESIGN §4a.8: a non-poor student holds a slot of a poor-first kind while eligible poor
+    students are unplaced."""
+    if not v.policy.poor_first:
+        return []
+    hit = v.poor_first_kind[p.slot] & ~v.st_poor[p.stu] & (waiting[p.slot] > 0)
+    out = []
+    names: dict[int, str] = {}
+    for i in np.flatnonzero(hit):
+        t = int(p.slot[i])
+        if t not in names:
+            unplaced_poor = np.flatnonzero(v.st_poor & ~p.placed)
+            who = unplaced_poor[v.eligible(unplaced_poor, np.full(len(unplaced_poor), t))]
+            names[t] = ", ".join(sorted(v.st_ids[who].tolist())[:5])
+        out.append(f"poor first: {sid[p.row[i]]} (not poor) holds {tid[p.row[i]]} while "
+                   f"eligible poor student(s) {names[t]} are unplaced")
     return out
 
 
-def _cap_counts(v: _SeasonView, usage) -> tuple[dict, dict]:
-    ent_count: Counter = Counter()
-    post_count: Counter = Counter()
-    for (tid, per), who in usage.items():
-        slot = v.slots[tid]
-        if per == 0:  # whole-season kinds do not count as interns (DESIGN §4a.5)
+# ---------------------------------------------------------------------------------------------
+# Money
+
+
+class _Money:
+    """Every subsidy line the placements earn (DESIGN §4a.11), exact: amounts are fractions of
+    a yuan, counted as integers in units of 1/`unit` yuan."""
+
+    def __init__(self, v: AuditView, p: Placed) -> None:
+        self.v, self.p = v, p
+        rules = v.policy.subsidies
+        self.amounts: list[Fraction] = []  # distinct non-zero amounts; lines hold their index
+        plc, rule, code = [], [], []
+        for r, rl in enumerate(rules):
+            idx = np.flatnonzero(v.rule_matches(rl, p.stu, p.slot, p.months))
+            uniq, inv = np.unique(p.months[idx], return_inverse=True)
+            c = np.array([self._code(rl.amount_for(int(m))) for m in uniq], dtype=np.int64)
+            c = c[inv] if len(idx) else np.zeros(0, dtype=np.int64)
+            keep = c >= 0  # a zero amount makes no line
+            plc.append(idx[keep])
+            rule.append(np.full(int(keep.sum()), r, dtype=np.int64))
+            code.append(c[keep])
+        z = np.zeros(0, dtype=np.int64)
+        plc_a = np.concatenate(plc) if plc else z
+        rule_a = np.concatenate(rule) if rule else z
+        code_a = np.concatenate(code) if code else z
+        order = np.lexsort((rule_a, plc_a))  # placement by placement, rules in policy order
+        self.plc, self.rule, self.code = plc_a[order], rule_a[order], code_a[order]
+        self.unit = math.lcm(*(a.denominator for a in self.amounts)) if self.amounts else 1
+        units = [int(a * self.unit) for a in self.amounts]
+        self.exact64 = all(abs(u) * max(len(rules), 1) < 2**62 for u in units)
+        self.code_units = np.array(units, dtype=np.int64 if self.exact64 else object)
+        self.spend_by_fund = self._spend([rl.fund for rl in rules])
+
+    def _spend(self, fund_of_rule: list[str]) -> dict[str, Fraction]:
+        """Spend per fund, funds in the order their first line appears."""
+        if not len(self.rule):
+            return {}
+        f_code, f_names = pd.factorize(pd.Series(fund_of_rule, dtype=object))
+        line_fund = f_code[self.rule]
+        funds, first = np.unique(line_fund, return_index=True)
+        out = {str(f_names[f]): Fraction(0) for f in funds[np.argsort(first)]}
+        pairs, n = np.unique(np.stack([self.rule, self.code], axis=1), axis=0,
+                             return_counts=True)
+        for (r, c), k in zip(pairs.tolist(), n.tolist(), strict=True):
+            out[fund_of_rule[r]] += self.amounts[c] * k
+        return out
+
+    def _code(self, amount: Fraction) -> int:
+        """Index of a non-zero amount in `amounts` (added when new); -1 for zero."""
+        if amount == 0:
+            return -1
+        try:
+            return self.amounts.index(amount)
+        except ValueError:
+            self.amounts.append(amount)
+            return len(self.amounts) - 1
+
+    def per_student_units(self) -> np.ndarray:
+        """Each student's subsidy, in units of 1/`unit` yuan (0 when unplaced)."""
+        v, p = self.v, self.p
+        if self.exact64:
+            per_plc = np.zeros(len(p), dtype=np.int64)
+            np.add.at(per_plc, self.plc, self.code_units[self.code])
+            out = np.zeros(v.n_st, dtype=np.int64)
+        else:  # amounts too large for int64 sums: Python integers
+            per_plc = np.zeros(len(p), dtype=object)
+            for i, c in zip(self.plc.tolist(), self.code.tolist(), strict=True):
+                per_plc[i] += self.code_units[c]
+            out = np.zeros(v.n_st, dtype=object)
+        out[p.stu] = per_plc
+        return out
+
+    def ledger(self, sid: np.ndarray, tid: np.ndarray) -> pd.DataFrame:
+        """One line per (placement, rule) with a non-zero amount (DESIGN §4a.12)."""
+        if not len(self.plc):
+            return pd.DataFrame([], columns=LEDGER_COLUMNS)
+        rules = self.v.policy.subsidies
+        row = self.p.row[self.plc]
+        values = [_money(a) for a in self.amounts]
+        if all(isinstance(x, int) for x in values):
+            amount = np.array(values, dtype=np.int64)[self.code]
+        else:
+            amount = np.array(values, dtype=np.float64)[self.code]
+
+        def per_rule(attr: str) -> np.ndarray:
+            return np.array([getattr(rl, attr) for rl in rules], dtype=object)[self.rule]
+
+        return pd.DataFrame({
+            "student_id": sid[row], "slot_id": tid[row], "rule_id": per_rule("id"),
+            "clause": per_rule("clause"), "payee": per_rule("payee"),
+            "fund_id": per_rule("fund"), "amount": amount,
+        }, columns=LEDGER_COLUMNS)
+
+    def compare(self, assignments: pd.DataFrame, given: pd.DataFrame | None,
+                own: pd.DataFrame) -> list[str]:
+        """The allocation's own subsidy column and ledger against the recomputed ones."""
+        out = []
+        if "subsidy" in assignments.columns and len(assignments):
+            stu = self.v.st_index.get_indexer(_text(assignments["student_id"])).astype(np.int64)
+            due = self.per_student_units()
+            want = np.where(stu >= 0, due[np.maximum(stu, 0)], 0)
+            codes, uniq = pd.factorize(assignments["subsidy"], use_na_sentinel=True)
+            given_units = [self._units(_fraction(u)) for u in uniq]
+            ok = np.zeros(len(codes), dtype=bool)
+            for c, g in enumerate(given_units):
+                if g is not None:
+                    sel = codes == c
+                    ok[sel] = want[sel] == g
+            if not ok.all():
+                ids = assignments["student_id"].tolist()
+                subs = assignments["subsidy"].tolist()
+                for i in np.flatnonzero(~ok):
+                    out.append(f"wrong subsidy for {ids[i]}: {subs[i]} given, "
+                               f"{_money(Fraction(int(want[i]), self.unit))} due")
+        if given is not None:
+            out += _compare_ledgers(given, own)
+        return out
+
+    def _units(self, x: Fraction | None) -> int | None:
+        """x in units of 1/`unit` yuan; None when it is no whole number of them."""
+        if x is None:
+            return None
+        u = x * self.unit
+        return int(u) if u.denominator == 1 else None
+
+
+def _fraction(value: object) -> Fraction | None:
+    """`Fraction(str(value))`, or None for a cell that is no number."""
+    try:
+        return Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _compare_ledgers(given: pd.DataFrame, own: pd.DataFrame) -> list[str]:
+    """Lines (student, slot, rule, payee, fund, amount) given but not due, and due but not
+    given, 20 of each at most, each sorted as text."""
+    def keyed(df: pd.DataFrame) -> tuple[pd.Series, list[tuple]]:
+        cols = [_text(df[c]) for c in ("student_id", "slot_id", "rule_id", "payee", "fund_id")]
+        codes, uniq = pd.factorize(df["amount"], use_na_sentinel=True)
+        exact = [_fraction(u) for u in uniq]
+        text = np.array([str(x) for x in exact] + ["?"], dtype=object)
+        key = cols[0]
+        for c in cols[1:]:
+            key = key + "\x1f" + c
+        key = pd.Series(key + "\x1f" + text[codes], dtype=object)
+
+        def line(i: int) -> tuple:
+            return (*(c[i] for c in cols), exact[codes[i]] if codes[i] >= 0 else None)
+        return key, line
+
+    if not len(given) and not len(own):
+        return []
+    g_key, g_line = keyed(given)
+    d_key, d_line = keyed(own)
+    g_n, d_n = g_key.value_counts(), d_key.value_counts()
+    diff = g_n.sub(d_n, fill_value=0)
+    out = []
+    for keys, line_of, label in ((g_key, g_line, "not due"), (d_key, d_line, "missing")):
+        extra = diff[diff > 0] if label == "not due" else diff[diff < 0]
+        if not len(extra):
             continue
-        ent_count[(slot["enterprise_id"], per)] += len(who)
-        g = _post_group(slot)
-        if g is not None:
-            post_count[(g, per)] += len(who)
-    return ent_count, post_count
-
-
-def _post_group(slot: dict) -> tuple[str, str] | None:
-    if slot["post"]:
-        return (slot["enterprise_id"], slot["post"])
-    if slot["post_staff"] >= 0:
-        return (slot["enterprise_id"], "#" + slot["slot_id"])
-    return None
-
-
-def _enterprise_cap(v: _SeasonView, ratio: Fraction, eid: str) -> int:
-    """DESIGN §4a.5: floor(ratio × staff), the ratio as an exact decimal."""
-    return math.floor(ratio * int(v.ents[eid]["staff"]))
-
-
-def _post_group_cap(v: _SeasonView, ratio: Fraction, group: tuple[str, str]) -> int | None:
-    """DESIGN §4a.6: floor(ratio × the smallest post_staff of the group); None without any."""
-    staff = v.post_staff.get(group)
-    return None if staff is None else math.floor(ratio * staff)
-
-
-def _check_caps(v: _SeasonView, usage, pol) -> list[str]:
-    out = []
-    ent_count, post_count = _cap_counts(v, usage)
-    if pol.enterprise_cap is not None:
-        for (eid, per), n in sorted(ent_count.items()):
-            cap = _enterprise_cap(v, pol.enterprise_cap, eid)
-            if n > cap:
-                out.append(f"enterprise {eid} has {n} interns in period {per}, over its cap {cap} "
-                           f"({pol.enterprise_cap} × {v.ents[eid]['staff']} staff)")
-    if pol.same_post_cap is not None:
-        for (g, per), n in sorted(post_count.items()):
-            cap = _post_group_cap(v, pol.same_post_cap, g)
-            if cap is not None and n > cap:
-                out.append(f"post {g[0]}/{g[1].lstrip('#')} has {n} interns in period {per}, "
-                           f"over its cap {cap}")
+        first = pd.Series(np.arange(len(keys))).groupby(keys.to_numpy()).first()
+        lines = [line_of(int(first[k])) for k in extra.index]
+        for ln in sorted(lines, key=str)[:20]:
+            out.append(f"ledger line {label}: {ln[0]} {ln[1]} rule {ln[2]} "
+                       f"amount {_money(ln[5])}")
     return out
 
 
-def _compare_money(assignments: pd.DataFrame, ledger: pd.DataFrame | None,
-                   per_student: dict[str, Fraction], own: pd.DataFrame) -> list[str]:
-    out = []
-    if "subsidy" in assignments.columns:
-        for sid, sub in zip(assignments["student_id"], assignments["subsidy"], strict=True):
-            want = per_student.get(str(sid), Fraction(0))
-            if Fraction(str(sub)) != want:
-                out.append(f"wrong subsidy for {sid}: {sub} given, {_money(want)} due")
-    if ledger is not None:
-        def keyed(df: pd.DataFrame) -> Counter:
-            return Counter((str(a), str(b), str(c), str(d), str(e), Fraction(str(f)))
-                           for a, b, c, d, e, f in zip(df["student_id"], df["slot_id"],
-                                                       df["rule_id"], df["payee"], df["fund_id"],
-                                                       df["amount"], strict=True))
-        given, due = keyed(ledger), keyed(own)
-        for line in sorted((given - due).keys(), key=str)[:20]:
-            out.append(f"ledger line not due: {line[0]} {line[1]} rule {line[2]} "
-                       f"amount {_money(line[5])}")
-        for line in sorted((due - given).keys(), key=str)[:20]:
-            out.append(f"ledger line missing: {line[0]} {line[1]} rule {line[2]} "
-                       f"amount {_money(line[5])}")
-    return out
+# ---------------------------------------------------------------------------------------------
+# Metrics and levels
 
 
-def _metrics(v: _SeasonView, placements: list[Placement], spend_by_fund) -> dict:
-    local = in_park = poor = 0
-    hist: Counter = Counter()
-    for p in placements:
-        ent = v.ents[v.slots[p.slot_id]["enterprise_id"]]
-        local += bool(ent["local"])
-        in_park += bool(ent["park_id"])
-        poor += bool(v.students[p.student_id]["poor"])
-        rank = v.lists.get(p.student_id, {}).get(p.slot_id)
-        hist["unlisted" if rank is None else str(rank)] += 1
+def _metrics(v: AuditView, p: Placed, spend_by_fund: dict[str, Fraction]) -> dict:
+    ent = v.sl_ent[p.slot]
+    rank = v.listed_rank(p.stu, p.slot)
+    ranks, n = np.unique(rank, return_counts=True)
+    hist = {("unlisted" if r == 0 else str(r)): int(k) for r, k in zip(ranks.tolist(),
+                                                                      n.tolist(), strict=True)}
     funds = sorted(set(v.budgets) | set(spend_by_fund))
     spend = sum(spend_by_fund.values(), Fraction(0))
     return {
-        "placed": len(placements),
-        "local": local,
-        "in_park": in_park,
-        "poor_placed": poor,
+        "placed": len(p),
+        "local": int(v.ent_local[ent].sum()),
+        "in_park": int(v.ent_in_park[ent].sum()),
+        "poor_placed": int(v.st_poor[p.stu].sum()),
         "spend_by_fund": {f: _money(spend_by_fund.get(f, Fraction(0))) for f in funds},
         "budget_by_fund": {f: _money(v.budgets[f]) for f in funds if f in v.budgets},
         "spend": _money(spend),
@@ -356,20 +476,19 @@ def _metrics(v: _SeasonView, placements: list[Placement], spend_by_fund) -> dict
     }
 
 
-def _level_values(v: _SeasonView, placements: list[Placement], metrics: dict) -> dict:
+def _level_values(v: AuditView, p: Placed, metrics: dict) -> dict:
     """The value of every objective level, recomputed from the placements (DESIGN §4a.10)."""
-    pol = v.season.policy
-    pref = sum(v.k + 1 - v.lists[p.student_id][p.slot_id]
-               for p in placements if p.slot_id in v.lists.get(p.student_id, {}))
+    pol = v.policy
+    rank = v.listed_rank(p.stu, p.slot)
+    pref = int(np.where(rank > 0, v.k + 1 - rank, 0).sum())
     base = {"placed": metrics["placed"], "local": metrics["local"],
             "in_park": metrics["in_park"], "poor_placed": metrics["poor_placed"],
             "preference": pref, "spend": Fraction(str(metrics["spend"])),
             "blocking_pairs": metrics["blocking_pairs"]}
     out: dict[str, float | int] = {}
     if pol.park_coverage:
-        covered = {v.ents[v.slots[p.slot_id]["enterprise_id"]]["park_id"] for p in placements}
-        out["park_coverage"] = sum(1 for pid, park in v.parks.items()
-                                   if park["local"] and pid in covered)
+        covered = set(v.ent_park[v.sl_ent[p.slot]].tolist())
+        out["park_coverage"] = len(v.local_parks & covered)
     if pol.weights:
         total = sum(Fraction(w) * (-1 if t.startswith("-") else 1) * Fraction(base[t.lstrip("-")])
                     for t, w in pol.weights.items())
@@ -378,121 +497,4 @@ def _level_values(v: _SeasonView, placements: list[Placement], metrics: dict) ->
     for term in pol.order:
         val = base[term.lstrip("-")]
         out[term] = _money(-Fraction(val) if term.startswith("-") else Fraction(val))
-    return out
-
-
-def blocking_pairs(v: _SeasonView, ranking: _SlotRanking, placements: list[Placement],
-                   usage) -> list[tuple[str, str]]:
-    """Pairs (student, slot) that would both rather be matched to each other (capacity only).
-
-    The student strictly prefers the slot to their placement (any eligible slot beats none; a
-    student without a list is indifferent between slots) and the slot either can still take
-    them in one of its options or ranks them above one of its current holders.
-    """
-    where = {p.student_id: p for p in placements}
-    holders: dict[str, list[str]] = defaultdict(list)
-    for p in placements:
-        holders[p.slot_id].append(p.student_id)
-    free: dict[str, bool] = {}
-    worst: dict[str, tuple | None] = {}
-    for tid, slot in v.slots.items():
-        free[tid] = any(all(len(usage.get((tid, per), [])) < int(slot["capacity"])
-                            for per in v.periods_used(tid, s, d)) for s, d in v.options(tid))
-        worst[tid] = max((ranking.key(tid, h) for h in holders[tid]), default=None)
-    out = []
-    for sid in v.students:
-        cur = where.get(sid)
-        lst = v.lists.get(sid, {})
-        if cur is not None and not lst:
-            continue  # indifferent between slots: placed is as good as it gets
-        for tid in v.candidates(sid):
-            if cur is not None and (cur.slot_id == tid
-                                    or lst[tid] >= lst.get(cur.slot_id, NOT_LISTED)):
-                continue
-            w = worst[tid]
-            if free[tid] or (w is not None and ranking.key(tid, sid) < w):
-                out.append((sid, tid))
-    return out
-
-
-NOT_LISTED = 1 << 30  # rank of a slot missing from a list (an ineligible placement)
-REASON_ORDER = ["budget", "min_size", "poor_first", "enterprise_cap", "same_post_cap", "capacity"]
-
-
-def _unplaced(v: _SeasonView, ranking: _SlotRanking, placements: list[Placement], usage,
-              spend_by_fund, placed_ids: set[str]) -> pd.DataFrame:
-    """A reason for every student not placed: what would break if they were added."""
-    waiting: dict[str, bool] = {}
-    ent_count, post_count = _cap_counts(v, usage)
-    by_slot = Counter(p.slot_id for p in placements)
-    rows = []
-    for sid, stu in v.students.items():
-        if sid in placed_ids:
-            continue
-        slots = v.candidates(sid)
-        if not slots:
-            if v.lists.get(sid):
-                why = "no_eligible_slot: none of the slots on their list fits their major"
-            else:
-                why = f"no_eligible_slot: no slot offers major {stu['major']}"
-            rows.append({"student_id": sid, "reason": why})
-            continue
-        found: dict[str, list[str]] = defaultdict(list)
-        for tid in slots:
-            for start, months in v.options(tid):
-                p = Placement(sid, tid, start, months)
-                for code, detail in _blockers(v, ranking, p, usage, ent_count, post_count, by_slot,
-                                              spend_by_fund, placed_ids, waiting):
-                    found[code].append(detail)
-        if not found or all(not d for d in found.values()):
-            rows.append({"student_id": sid, "reason": "not_chosen: an eligible option was open; "
-                         "the objective or the time limit left it unused"})
-            continue
-        parts = []
-        for code in sorted(found, key=lambda c: (-len(found[c]), REASON_ORDER.index(c))):
-            details = list(dict.fromkeys(found[code]))
-            more = f" and {len(details) - 3} more" if len(details) > 3 else ""
-            parts.append(f"{code}: " + ", ".join(details[:3]) + more)
-        rows.append({"student_id": sid, "reason": "; ".join(parts)})
-    return pd.DataFrame(rows, columns=["student_id", "reason"])
-
-
-def _blockers(v: _SeasonView, ranking: _SlotRanking, p: Placement, usage, ent_count, post_count,
-              by_slot, spend_by_fund, placed_ids, waiting: dict[str, bool]
-              ) -> list[tuple[str, str]]:
-    pol = v.season.policy
-    slot = v.slots[p.slot_id]
-    out = []
-    for per in v.periods_used(p.slot_id, p.start_period, p.duration_months):
-        who = usage.get((p.slot_id, per), [])
-        if len(who) >= int(slot["capacity"]):
-            last = max(who, key=lambda h: ranking.key(p.slot_id, h)) if who else None
-            when = f" period {per}" if per else ""
-            held = f" (held by {len(who)}, last {last})" if last else " (capacity 0)"
-            out.append(("capacity", f"{p.slot_id}{when} full{held}"))
-        if per:
-            eid = slot["enterprise_id"]
-            if pol.enterprise_cap is not None:
-                cap = _enterprise_cap(v, pol.enterprise_cap, eid)
-                if ent_count[(eid, per)] >= cap:
-                    out.append(("enterprise_cap", f"{eid} at its intern cap {cap} in period {per}"))
-            g = _post_group(slot)
-            if pol.same_post_cap is not None and g is not None:
-                cap = _post_group_cap(v, pol.same_post_cap, g)
-                if cap is not None and post_count[(g, per)] >= cap:
-                    out.append(("same_post_cap", f"post {g[1].lstrip('#')} of {eid} at its cap "
-                                f"{cap} in period {per}"))
-    need = int(slot["min_size"])
-    if need > 1 and by_slot[p.slot_id] == 0:
-        out.append(("min_size", f"order class {p.slot_id} did not open (needs {need})"))
-    for rule in pol.subsidies:
-        amt = v.rule_amount(rule, p)
-        if amt and rule.fund in v.budgets and spend_by_fund.get(rule.fund, 0) + amt > v.budgets[
-                rule.fund]:
-            out.append(("budget", f"fund {rule.fund} cannot pay {_money(amt)} more"))
-    not_poor = not v.students[p.student_id]["poor"]
-    if slot["kind"] in pol.poor_first and not_poor and p.slot_id not in waiting:
-        waiting[p.slot_id] = bool(v.poor_waiting(p.slot_id, placed_ids))
-    if not_poor and waiting.get(p.slot_id):
-        out.append(("poor_first", f"{p.slot_id} goes to eligible poor students first"))
     return out
