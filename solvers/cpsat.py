@@ -26,6 +26,8 @@ __all__ = ["build_model", "solve_cpsat"]
 DEFAULT_WORKERS = 1  # CP-SAT's share of a 2-core machine: HiGHS races it on the other core
 FLOW_HINT_EDGES = 10_000  # from this size on, the flow strategy's allocation is the first hint
 FLOW_SHARE = 0.2  # of the time limit, for that hint
+FLOW_MAJOR_EDGES = 100_000  # from this size on the hint gets half the time: CP-SAT rarely closes
+BUILD_SECONDS_PER_EDGE = 1.2e-5  # building the CP-SAT model, measured at 500k edges on 2 cores
 FLOW_HINT_ROUNDS = 10  # the hint's subgradient rounds per level in deterministic mode
 LP_ITERATIONS = 2_000_000  # simplex iterations of the LP bound in deterministic mode
 DETERMINISTIC_WALL = 3.0  # deterministic mode: the wall clock stops a solve at 3x the limit
@@ -165,10 +167,32 @@ class _Model:
             terms = terms + level.cover_weight * sum(self.cover_vars)
         return terms
 
+    def set_objective(self, level: Level) -> None:
+        """Maximise the level, written straight into the model's proto (variable e is edge e):
+        the expression route walks every term in Python."""
+        m = self.model
+        m.clear_objective()
+        nz = np.flatnonzero(level.weights)
+        obj = m.proto.objective
+        obj.vars.extend(nz.tolist())
+        obj.coeffs.extend((-level.weights[nz]).tolist())
+        if level.cover_weight and self.cover_vars:
+            obj.vars.extend([v.index for v in self.cover_vars])
+            obj.coeffs.extend([-int(level.cover_weight)] * len(self.cover_vars))
+        obj.scaling_factor = -1.0  # CP-SAT minimises: a maximisation is stored negated
+
     def trivial_bound(self, level: Level) -> int:
         """An upper bound no allocation can pass: every positive weight taken."""
         w = level.weights
         return int(w[w > 0].sum()) + max(level.cover_weight, 0) * len(self.cover_vars)
+
+    @staticmethod
+    def bound_of(problem: Problem, k: int) -> int:
+        """`trivial_bound` of level k without building the model."""
+        level = problem.levels[k]
+        w = level.weights
+        covers = int(np.count_nonzero(np.diff(problem.covers.ptr) > 0))
+        return int(w[w > 0].sum()) + max(level.cover_weight, 0) * covers
 
 
 def _tighten(built: _Model, expr: cp_model.LinearExpr, relax, incumbent: int | None) -> int:
@@ -189,7 +213,7 @@ def _tighten(built: _Model, expr: cp_model.LinearExpr, relax, incumbent: int | N
     return len(drop)
 
 
-def _run(built: _Model, expr: cp_model.LinearExpr, hint: np.ndarray, time_limit: float,
+def _run(built: _Model, level: Level, hint: np.ndarray, time_limit: float,
          seed: int, workers: int, params: dict | None,
          log: Callable[[str], None] | None, handle: dict | None = None
          ) -> tuple[int, np.ndarray | None, float]:
@@ -198,14 +222,15 @@ def _run(built: _Model, expr: cp_model.LinearExpr, hint: np.ndarray, time_limit:
     The solver is put in `handle["solver"]` before the search starts, so that another thread
     can stop it."""
     p = built.problem
-    built.model.maximize(expr)
+    built.set_objective(level)
     built.model.clear_hints()
-    if len(hint):
-        for e, v in enumerate(p.indicator(hint)):
-            built.model.add_hint(built.x[e], int(v))
+    if len(hint):  # straight into the proto: add_hint one by one costs seconds at 500k edges
+        h = built.model.proto.solution_hint
+        h.vars.extend(range(p.n_edges))
+        h.values.extend(p.indicator(hint).tolist())
     solver = cp_model.CpSolver()
     prm = solver.parameters
-    prm.max_time_in_seconds = time_limit
+    prm.max_time_in_seconds = max(0.01, time_limit)
     prm.random_seed = seed
     prm.num_workers = workers
     for key, val in (params or {}).items():
@@ -219,7 +244,7 @@ def _run(built: _Model, expr: cp_model.LinearExpr, hint: np.ndarray, time_limit:
     status = solver.solve(built.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, None, float("inf")
-    xs = np.fromiter((solver.boolean_value(v) for v in built.x), dtype=bool, count=p.n_edges)
+    xs = np.asarray(list(solver.response_proto.solution))[:p.n_edges]  # x[e] is variable e
     return status, np.flatnonzero(xs), float(solver.best_objective_bound)
 
 
@@ -262,8 +287,8 @@ def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hi
     thread = threading.Thread(target=highs, name="highs-level", daemon=True)
     thread.start()
     try:
-        status, found, bound = _run(built, expr, hint, time_limit, seed, workers, params, log,
-                                    handle)
+        status, found, bound = _run(built, problem.levels[k], hint, time_limit, seed, workers,
+                                    params, log, handle)
     finally:
         cp_done.set()
     if status == cp_model.OPTIMAL:
@@ -318,7 +343,6 @@ def solve_cpsat(
     start = time.perf_counter()
     wall = time_limit * DETERMINISTIC_WALL if deterministic else time_limit
     deadline = start + wall
-    built = _Model(problem)
     prove_with_mip = prove_with_mip and not problem.stable and not deterministic
     if deterministic:
         workers = 1
@@ -333,17 +357,32 @@ def solve_cpsat(
     best = np.asarray(hint if hint is not None else [], dtype=np.int64)
     if len(best) and problem.violations(best):
         best = np.zeros(0, dtype=np.int64)  # an infeasible hint is neither used nor returned
+    first_bound = float("inf")
     if (not len(best) and flow_hint and problem.n_edges >= FLOW_HINT_EDGES and problem.levels
             and not problem.stable):
         from solvers.flow import solve_flow
 
-        share = FLOW_SHARE * time_limit
+        share = (FLOW_SHARE if problem.n_edges < FLOW_MAJOR_EDGES else 0.5) * time_limit
         first = solve_flow(problem, time_limit=share, seed=seed,
                            iterations=FLOW_HINT_ROUNDS if deterministic else None,
                            deterministic=deterministic)
         best = first.edges
+        if first.proven == 0 and np.isfinite(first.bound):
+            first_bound = first.bound  # the flow's bound on the first level
         on_log(f"flow hint: {first.objective} in {first.runtime_s:.2f} s ({first.status}, "
                f"gap {first.gap:.2e})")
+    if (not deterministic and len(best)
+            and deadline - time.perf_counter() < 2 * BUILD_SECONDS_PER_EDGE * problem.n_edges):
+        # no time to build the model and search it: the flow's answer is the answer
+        on_log("cpsat: too little time left to build the CP-SAT model; returning the flow hint")
+        values = problem.level_values(best)
+        bound = float(np.floor(first_bound + 1e-9 * max(1.0, abs(first_bound)))
+                      ) if np.isfinite(first_bound) else float(_Model.bound_of(problem, 0))
+        return Solution("cpsat", best, Status.FEASIBLE, values, 0, bound,
+                        relative_gap(values[0], bound) if problem.levels else 0.0,
+                        time.perf_counter() - start, seed, "\n".join(lines),
+                        {"workers": workers, "fell_back_to": "flow"})
+    built = _Model(problem)
     proven = 0
     bound = 0.0
     stopped_status = Status.OPTIMAL
@@ -373,6 +412,13 @@ def solve_cpsat(
                                 if len(best) else None)
             on_log(f"level {level.name}: LP bound {relax.value:.6g}, {n_fixed} edges fixed to 0")
         remaining = deadline - time.perf_counter()
+        if remaining <= 0.01:  # the LP took what was left: the level stays unproven
+            stopped_status = Status.FEASIBLE
+            if relax is not None:
+                bound = float(np.floor(relax.value + 1e-6 * max(1.0, abs(relax.value))))
+            else:
+                bound = float(built.trivial_bound(level))
+            break
         if prove_with_mip:
             status, found, bound, res = _race(built, expr, problem, k, best, fixed_values,
                                               remaining, seed, workers, params,
@@ -386,7 +432,7 @@ def solve_cpsat(
                     break
                 params = {**(params or {}), "max_deterministic_time": left}
             handle: dict = {}
-            status, found, bound = _run(built, expr, best, remaining, seed, workers, params,
+            status, found, bound = _run(built, level, best, remaining, seed, workers, params,
                                         on_log if log else None, handle)
             det_used += handle["solver"].deterministic_time
             res = None
@@ -421,6 +467,9 @@ def solve_cpsat(
         break
     best_values = problem.level_values(best)
     gap = 0.0
+    if proven == 0:
+        bound = min(bound, float(np.floor(first_bound + 1e-9 * max(1.0, abs(first_bound))))
+                    if np.isfinite(first_bound) else bound)
     if proven < len(problem.levels):
         value_here = best_values[proven] if problem.levels else 0
         gap = relative_gap(value_here, bound)
