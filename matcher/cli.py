@@ -651,9 +651,9 @@ def sweep(
 
 def _print_sweep(table) -> None:
     """One line per strategy: tasks, failures and mean metrics over the grid."""
-    t = Table(title="Sweep by strategy")
-    for col in ("strategy", "tasks", "failed", "placed", "local", "spend", "gap", "runtime_s"):
-        t.add_column(col, justify="left" if col == "strategy" else "right")
+    t = Table(title="Sweep by strategy (means over the tasks that did not fail)")
+    for col in ("strategy", "tasks", "status", "placed", "local", "spend", "gap", "runtime_s"):
+        t.add_column(col, justify="left" if col in ("strategy", "status") else "right")
     for name, rows in table.groupby("strategy", sort=False):
         ok = rows[rows["status"] != "error"]
 
@@ -661,8 +661,10 @@ def _print_sweep(table) -> None:
             vals = rows[col].dropna()
             return "-" if vals.empty else f"{float(vals.mean()):,.4g}"
 
-        t.add_row(str(name), str(len(rows)), str(len(rows) - len(ok)), mean("placed"),
-                  mean("local"), mean("spend"), mean("gap"), mean("runtime_s"))
+        counts = rows["status"].value_counts()
+        t.add_row(str(name), str(len(rows)), ", ".join(f"{n} {s}" for s, n in counts.items()),
+                  mean("placed"), mean("local"), mean("spend"), mean("gap"),
+                  mean("runtime_s"))
     console.print(t)
 
 
