@@ -38,7 +38,7 @@ from matcher.errors import SeasonError
 from matcher.policy import Policy, is_path_ref, load_policy
 
 __all__ = ["Budget", "Grid", "GridError", "PolicySpec", "SeasonSpec", "SweepError", "Task",
-           "default_workers", "run_sweep", "run_task", "write_table"]
+           "TaskInputError", "default_workers", "run_sweep", "run_task", "write_table"]
 
 GENERATED = re.compile(r"^(?P<scale>[a-z]+)(?:-(?P<students>\d+))?-seed(?P<seed>\d+)"
                        r"(?:@(?P<policy>[A-Za-z0-9_.-]+))?$")
@@ -66,6 +66,11 @@ class GridError(ValueError):
         self.problems = problems
         self.exit_code = exit_code
         super().__init__("\n".join(problems))
+
+
+class TaskInputError(ValueError):
+    """A task whose inputs do not fit together (a budget naming an unknown fund): its row says
+    why in plain words, with no code location."""
 
 
 class SweepError(RuntimeError):
@@ -235,7 +240,7 @@ class Budget:
         named = dict(self.by_fund)
         unknown = sorted(set(named) - set(funds) - set(policy_funds))
         if unknown:
-            raise ValueError(f"budget {self.label!r} names fund(s) {', '.join(unknown)}, which "
+            raise TaskInputError(f"budget {self.label!r} names fund(s) {', '.join(unknown)}, which "
                              f"neither funds.csv nor the policy knows; funds: "
                              f"{', '.join(funds) or '(none)'}")
         return {f: named.get(f, self.every) for f in funds}
@@ -380,6 +385,8 @@ def run_task(task: Task) -> dict:
         errs = exc.errors
         more = f" (and {len(errs) - 5} more)" if len(errs) > 5 else ""
         row = {"error": "invalid season: " + "; ".join(str(i) for i in errs[:5]) + more}
+    except TaskInputError as exc:
+        row = {"error": str(exc)}
     except Exception as exc:  # one task's failure must never stop the others
         row = {"error": _describe(exc)}
     if row.get("error"):
@@ -411,7 +418,12 @@ def _solve_row(task: Task) -> dict:
     if task.policy.policy is not None:
         season = season.with_policy(task.policy.policy)
     funds = list(season.funds["fund_id"])
-    season = season.with_budgets(task.budget.factors(funds, season.policy.funds))
+    try:
+        season = season.with_budgets(task.budget.factors(funds, season.policy.funds))
+    except TaskInputError:
+        raise
+    except ValueError as exc:  # a factor that takes a budget beyond what the solvers hold
+        raise TaskInputError(f"budget {task.budget.label!r}: {exc}") from None
     alloc = solve(season, strategy=task.strategy, time_limit=task.time_limit, seed=task.seed)
     m = alloc.metrics
     ranks = preference_ranks(season, alloc.assignments)
