@@ -6,7 +6,9 @@ Exit codes (the same for every command):
      nothing written), a result folder that cannot be read or does not fit its season, or an
      output that cannot be written;
   2  bad command-line usage (an unknown option, strategy, format or language);
-  3  the independent audit rejected a result (a bug: please report it).
+  3  the independent audit rejected a result (a bug: please report it);
+  4  `matcher sweep`: some tasks failed (the table is still written, each failure a row with
+     its error).
 Scripts: `--json` prints machine-readable output on stdout; `--quiet` prints nothing but errors.
 """
 
@@ -604,6 +606,8 @@ def sweep(
       matcher sweep --grid study.toml --workers 8
       matcher sweep --grid study.toml --ray ray://head:10001
     """
+    import tempfile
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from matcher.sweep import Grid, GridError, SweepError, run_sweep, split_list
@@ -619,6 +623,12 @@ def sweep(
         raise typer.Exit(exc.exit_code) from None
     if out.suffix != ".parquet":
         out = out.with_name(out.name + ".parquet")
+    try:  # find out now, not after hours of solving, that the table cannot be written
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out.parent).close()
+    except OSError as exc:
+        err_console.print(f"cannot write {out}: {exc.strerror or exc}", style="red")
+        raise typer.Exit(EXIT_INVALID) from None
     n = len(the_grid.tasks())
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:

@@ -260,4 +260,8 @@ def test_cli_sweep_exit_codes(tmp_path: Path) -> None:
     failed = runner.invoke(app, ["sweep", "--seasons", "city-60-seed1", "--strategies", "greedy",
                                  "--budgets", "1,typo=2", "--workers", "1", "--out", str(out)])
     assert failed.exit_code == 4 and "typo" in failed.output
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    unwritable = runner.invoke(app, ["sweep", "--seasons", "city-60-seed1", "--out",
+                                     str(tmp_path / "a-file" / "x.parquet")])
+    assert unwritable.exit_code == 1 and "cannot write" in unwritable.output
     assert len(pd.read_parquet(out)) == 2  # the table is written, the failure is a row
