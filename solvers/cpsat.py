@@ -28,6 +28,7 @@ FLOW_HINT_EDGES = 10_000  # from this size on, the flow strategy's allocation is
 FLOW_SHARE = 0.2  # of the time limit, for that hint
 FLOW_MAJOR_EDGES = 100_000  # from this size on the hint gets half the time: CP-SAT rarely closes
 BUILD_SECONDS_PER_EDGE = 1.2e-5  # building the CP-SAT model, measured at 500k edges on 2 cores
+LOAD_SECONDS_PER_EDGE = 4e-6  # CP-SAT's loading and presolve before it checks its time limit
 FLOW_HINT_ROUNDS = 10  # the hint's subgradient rounds per level in deterministic mode
 LP_ITERATIONS = 2_000_000  # simplex iterations of the LP bound in deterministic mode
 DETERMINISTIC_WALL = 3.0  # deterministic mode: the wall clock stops a solve at 3x the limit
@@ -230,7 +231,8 @@ def _run(built: _Model, level: Level, hint: np.ndarray, time_limit: float,
         h.values.extend(p.indicator(hint).tolist())
     solver = cp_model.CpSolver()
     prm = solver.parameters
-    prm.max_time_in_seconds = max(0.01, time_limit)
+    # CP-SAT loads and presolves the model before it looks at the clock: leave it room
+    prm.max_time_in_seconds = max(0.01, time_limit - LOAD_SECONDS_PER_EDGE * p.n_edges)
     prm.random_seed = seed
     prm.num_workers = workers
     for key, val in (params or {}).items():
@@ -294,8 +296,9 @@ def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hi
     if status == cp_model.OPTIMAL:
         mip.h.cancelSolve()
     thread.join(timeout=max(0.0, deadline - time.perf_counter()))
-    if thread.is_alive():  # HiGHS cannot be stopped inside presolve: leave it, answer now
-        mip.h.cancelSolve()
+    if thread.is_alive():  # HiGHS cannot be stopped inside presolve: ask again, then wait
+        mip.h.cancelSolve()  # (a thread left running would abort the process at exit)
+        thread.join()
         return status, found, bound, None
     return status, found, bound, out.get("res")
 
