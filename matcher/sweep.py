@@ -26,7 +26,7 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -543,15 +543,17 @@ def run_sweep(
     return table
 
 
-def _run_local(tasks: list[Task], workers: int, done: Callable[[dict], None]) -> None:
+def _run_local(tasks: list[Task], workers: int, done: Callable[[dict], None],
+               fn: Callable[[Task], dict] = run_task) -> None:
     """Spawned processes (no fork of a parent holding solver threads). When a worker dies
-    (a crash, out of memory), every task it took down runs again alone, so the one that
-    killed it is found and recorded and the others still get their rows."""
+    (a crash, out of memory) the pool breaks and takes every unfinished task with it: those run
+    again, each in a process of its own, so the one that kills its process is recorded as such
+    and the others still get their rows."""
     ctx = multiprocessing.get_context("spawn")
     broken: list[Task] = []
     finished = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(run_task, t): t for t in tasks}
+        futures = {pool.submit(fn, t): t for t in tasks}
         for fut in as_completed(futures):
             try:
                 row = fut.result()
@@ -562,16 +564,37 @@ def _run_local(tasks: list[Task], workers: int, done: Callable[[dict], None]) ->
                 row = _error_row(futures[fut], _describe(exc))
             finished += 1
             done(row)
-    if broken and not finished:
-        raise SweepError("the worker processes died before finishing any task. In a script, "
-                         "call run_sweep under `if __name__ == \"__main__\":` (workers are "
-                         "spawned and import the main module); or run with workers=1")
-    for task in broken:
-        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as alone:
-            try:
-                done(alone.submit(run_task, task).result())
-            except BrokenProcessPool:
-                done(_error_row(task, "the worker process died (a crash or out of memory)"))
+    if not broken:
+        return
+    if not finished and not _workers_start(ctx):
+        raise SweepError("the worker processes cannot start. In a script, call run_sweep under "
+                         "`if __name__ == \"__main__\":` (workers are spawned and import the "
+                         "main module); or run with workers=1")
+    broken.sort(key=lambda t: t.index)
+    with ThreadPoolExecutor(max_workers=workers) as threads:
+        for row in threads.map(lambda t: _alone(t, ctx, fn), broken):
+            done(row)
+
+
+def _alone(task: Task, ctx: multiprocessing.context.BaseContext,
+           fn: Callable[[Task], dict]) -> dict:
+    """Run one task in a process of its own; its death becomes the task's error row."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        try:
+            return pool.submit(fn, task).result()
+        except BrokenProcessPool:
+            return _error_row(task, "the worker process died (a crash or out of memory)")
+        except Exception as exc:
+            return _error_row(task, _describe(exc))
+
+
+def _workers_start(ctx: multiprocessing.context.BaseContext) -> bool:
+    """Whether a spawned worker can start and answer at all."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        try:
+            return pool.submit(default_workers).result() >= 1
+        except BrokenProcessPool:
+            return False
 
 
 def _run_ray(tasks: list[Task], address: str, workers: int,

@@ -4,6 +4,7 @@ rows equal to a direct solve, failures recorded as rows, the same rows on every 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +23,11 @@ from matcher.sweep import (
     GridError,
     PolicySpec,
     SeasonSpec,
+    Task,
+    _run_local,
     run_sweep,
+    run_task,
+    to_frame,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,6 +225,25 @@ def test_interrupted_sweep_keeps_what_it_finished(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         run_sweep(tiny_grid(), tmp_path / "part.parquet", workers=1, progress=stop)
     assert len(pd.read_parquet(tmp_path / "part.parquet")) == 2
+
+
+def crash_on_task_one(task: Task) -> dict:
+    """A task function whose process dies on task 1 (a segfault or the OOM killer alike)."""
+    if task.index == 1:
+        os._exit(9)
+    return run_task(task)
+
+
+@pytest.mark.slow  # spawns a pool, then one process per task the crash took down
+def test_a_dead_worker_costs_only_its_own_task() -> None:
+    grid = Grid.build(seasons=["city-60-seed1"], strategies=["da-student", "greedy", "boston"])
+    rows: list[dict] = []
+    _run_local(grid.tasks(), 2, rows.append, fn=crash_on_task_one)
+    table = to_frame(rows)
+    assert list(table["task"]) == [0, 1, 2]
+    assert table.loc[1, "status"] == "error" and "died" in table.loc[1, "error"]
+    assert (table.loc[[0, 2], "status"] == "feasible").all()
+    assert table.loc[[0, 2], "audit_ok"].all()
 
 
 @pytest.mark.slow
