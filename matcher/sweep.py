@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.errors import SeasonError
-from matcher.policy import Policy, is_path_ref, load_policy
+from matcher.policy import Policy, is_path_ref, load_policy, preset_names
 
 __all__ = ["Budget", "Grid", "GridError", "PolicySpec", "SeasonSpec", "SweepError", "Task",
            "TaskInputError", "default_workers", "run_sweep", "run_task", "write_table"]
@@ -74,7 +74,7 @@ class TaskInputError(ValueError):
 
 
 class SweepError(RuntimeError):
-    """The sweep could not start (Ray missing or unreachable)."""
+    """The sweep could not run: Ray missing or unreachable, or local workers that cannot start."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,6 +112,9 @@ class SeasonSpec:
         students = int(m["students"]) if m["students"] else None
         if students is not None and students < 1:
             raise GridError([f"season {text!r}: the number of students must be positive"])
+        if m["policy"] and m["policy"] not in preset_names():
+            raise GridError([f"season {text!r}: unknown policy preset {m['policy']!r} after "
+                             f"'@'; presets: {', '.join(preset_names())}"])
         return cls(label=text, scale=m["scale"], students=students, seed=int(m["seed"]),
                    policy=m["policy"] or DEFAULT_GENERATOR_POLICY)
 

@@ -82,7 +82,7 @@ def test_season_specs(tmp_path: Path) -> None:
     assert SeasonSpec.parse("sample", base=SAMPLE.parent).path == str(SAMPLE)
     table = SeasonSpec.from_value({"scale": "city", "students": 80, "seed": 2})
     assert table.label == "city-80-seed2"
-    for bad in ("nowhere", "galaxy-10-seed1", "city-0-seed1"):
+    for bad in ("nowhere", "galaxy-10-seed1", "city-0-seed1", "city-10-seed1@nowhere-2018"):
         with pytest.raises(GridError):
             SeasonSpec.parse(bad, base=tmp_path)
 
