@@ -101,8 +101,9 @@ def run_in_child(fn: Callable[..., Any], *args: Any, hard_limit: float, **kwargs
 def solve_json_isolated(payload: object, *, hard_limit: float | None = None,
                         limits: Limits = LIMITS, grace_s: float = DEFAULT_GRACE_S) -> dict:
     """`solve_json` in a child process killed at `hard_limit` seconds (default: the request's
-    time limit plus `grace_s`). Never raises: a timeout or a crash is an answer with `ok` false,
-    `status` "timeout" or "crashed" and one error saying so."""
+    time limit, three times it for a deterministic solve, plus `grace_s`). Never raises: a
+    timeout or a crash is an answer with `ok` false, `status` "timeout" or "crashed" and one
+    error saying so."""
     issues = check_limits(payload, limits) if isinstance(payload, dict) else []
     if issues:  # an oversized payload is refused here, before it is copied to a child
         return solve_json(payload, limits=limits)
@@ -117,11 +118,16 @@ def solve_json_isolated(payload: object, *, hard_limit: float | None = None,
 
 
 def _time_limit(payload: object) -> float:
-    """The request's time limit when it states a sensible one, else the models' default."""
+    """How long the request may run by the wall clock: its time limit (or the models' default),
+    times `solvers.cpsat.DETERMINISTIC_WALL` when it asks for a deterministic solve (whose
+    limit is deterministic time, stopped by the wall clock only at that multiple)."""
     from matcher.models import MAX_TIME_LIMIT, SolveRequest
+    from solvers.cpsat import DETERMINISTIC_WALL
 
     value = payload.get("time_limit") if isinstance(payload, dict) else None
+    limit = float(SolveRequest.model_fields["time_limit"].default)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and (
             0 < value <= MAX_TIME_LIMIT):
-        return float(value)
-    return float(SolveRequest.model_fields["time_limit"].default)
+        limit = float(value)
+    deterministic = isinstance(payload, dict) and payload.get("deterministic") is True
+    return limit * DETERMINISTIC_WALL if deterministic else limit

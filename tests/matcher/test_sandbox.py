@@ -76,3 +76,13 @@ def test_bad_input_is_answered_without_a_child() -> None:
     assert answer["errors"][0]["file"] == "season.json[students]"
     answer = solve_json_isolated({"season": "junk"})
     assert answer["ok"] is False and answer["errors"][0]["column"] == "season"
+
+
+def test_default_hard_limit_allows_a_deterministic_solve_its_wall_clock() -> None:
+    from matcher.sandbox import _time_limit
+    from solvers.cpsat import DETERMINISTIC_WALL
+
+    assert _time_limit({"time_limit": 10}) == 10
+    assert _time_limit({"time_limit": 10, "deterministic": True}) == 10 * DETERMINISTIC_WALL
+    assert _time_limit({"time_limit": "junk"}) == 60
+    assert _time_limit([]) == 60
