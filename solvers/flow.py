@@ -34,11 +34,12 @@ __all__ = ["DETERMINISTIC_ROUNDS", "lexicographic_priority", "solve_flow"]
 
 DETERMINISTIC_ROUNDS = 40  # subgradient rounds per level in deterministic mode
 
-_MAX_COST = float(2**34)  # |arc cost| cap: OR-Tools scales costs by the node count inside
+_MAX_COST = float(2**26)  # |arc cost| cap: OR-Tools scales costs by the node count inside
 _TIE_SHARE = 0.25  # total weight of the tie-breaking terms over all agents, in level units
-_TOP = 6  # arcs per agent in a quick round: the best few under the current prices
-_EXACT_EVERY = 6  # every so many rounds (and the last) run on every arc, for a bound
-_EXACT_ROUNDS = 40  # when this many whole rounds fit in a level's time, every round is whole
+_TOP = 3  # arcs per agent in a quick round: the best few under the current prices
+_EXACT_ROUNDS = 40  # when this many whole rounds fit in a level's time, every round is whole;
+# otherwise the first and the last round are whole (they give the bound) and the rest quick
+_PRIMAL_EVERY = 3  # quick rounds between two repairs into an allocation
 _PATIENCE = 4  # rounds without a lower estimate before the step halves
 _ARC_SECONDS = 5e-6  # a round's time per edge, measured on a 2-core machine: the first guess
 
@@ -187,8 +188,7 @@ def solve_flow(
             stopped = True
             bound = _trivial_bound(p, k)
             break
-        level_deadline = time.perf_counter() + (remaining * 0.7 if k + 1 < n_levels
-                                                else remaining)
+        level_deadline = deadline  # a level not proven stops the descent: it may use it all
         result = _level(p, k, net, flow, er, prio, cover_first, fixed, y, best, best_vals,
                         level_deadline, iterations, say)
         best, best_vals, y, bound, n = result
@@ -243,28 +243,26 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
     base = w_k + eps * ties
     held_rhs = np.asarray([fixed[j] for j in held], dtype=float)
     theta, best_bound, best_est, stale, n = 2.0, float("inf"), float("inf"), 0, 0
-    exact_time: float | None = None
     budget = deadline - time.perf_counter()
-    round_time = _ARC_SECONDS * p.n_edges  # a guess until the first round is timed
+    whole_time = _ARC_SECONDS * p.n_edges  # guesses until the first rounds are timed
+    quick_time = whole_time / 3
+    quick_since_primal = 0
     while time.perf_counter() < deadline and (iterations is None or n < iterations):
         left = deadline - time.perf_counter()
-        if iterations is None and left < round_time:
+        every_round_whole = iterations is not None or whole_time * _EXACT_ROUNDS < budget
+        last = not every_round_whole and n > 0 and left < 1.5 * whole_time + quick_time
+        if iterations is None and n > 0 and left < (whole_time if last else quick_time):
             break  # another round would overrun the time limit
         n += 1
+        exact = every_round_whole or n == 1 or last
         round_start = time.perf_counter()
-        last = iterations is None and exact_time is not None and left < 2.5 * exact_time
-        exact = (iterations is not None or exact_time is None
-                 or exact_time * _EXACT_ROUNDS < budget or n % _EXACT_EVERY == 0 or last)
         weight = base - net.matrix.T @ lam
         for m_j, w_j in zip(mu, w_held, strict=True):
             weight += m_j * w_j
-        t0 = time.perf_counter()
         solved = flow.solve(weight, None if exact else _TOP, best)
         if solved is None:
             say(f"level {level.name}: the flow solver failed; stopping")
             break
-        if exact:
-            exact_time = time.perf_counter() - t0
         xhat, slack = solved
         lagr = float(weight[xhat].sum()) + float(lam @ net.rhs) - float(mu @ held_rhs)
         estimate = lagr + slack + tie_slack + cover_bound  # a bound when the flow was exact
@@ -276,12 +274,18 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
             stale += 1
             if stale >= _PATIENCE:
                 theta, stale = theta / 2, 0
-        cand = repair(p, xhat.copy(), prio, er)
-        fill(p, cand, prio, er, cover_first)
-        vals = p.level_values(np.flatnonzero(cand))
-        if _better(vals, best_vals):
-            best, best_vals = np.flatnonzero(cand), vals
-        round_time = time.perf_counter() - round_start
+        quick_since_primal += 0 if exact else 1
+        if exact or quick_since_primal >= _PRIMAL_EVERY:
+            quick_since_primal = 0
+            cand = repair(p, xhat.copy(), prio, er)
+            fill(p, cand, prio, er, cover_first)
+            vals = p.level_values(np.flatnonzero(cand))
+            if _better(vals, best_vals):
+                best, best_vals = np.flatnonzero(cand), vals
+        if exact:
+            whole_time = time.perf_counter() - round_start
+        else:
+            quick_time = time.perf_counter() - round_start
         if best_vals[k] >= np.floor(best_bound + 1e-9 * max(1.0, abs(best_bound))) or last:
             break
         g_lam = net.matrix @ xhat.astype(float) - net.rhs
@@ -293,7 +297,8 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
             break  # nothing left to move: the flow point is feasible for every priced row
         if norm == 0:
             continue
-        step = theta * max(estimate - best_vals[k], 1e-6 * max(1.0, abs(estimate))) / norm
+        ref = estimate if exact else min(best_bound, max(estimate, best_vals[k]))
+        step = theta * max(ref - best_vals[k], 1e-6 * max(1.0, abs(ref))) / norm
         lam = np.maximum(0.0, lam + step * g_lam)
         mu = np.maximum(0.0, mu + step * g_mu)
     return best, best_vals, lam, best_bound, n

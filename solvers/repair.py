@@ -15,6 +15,8 @@ from solvers.problem import Problem
 
 __all__ = ["EdgeRows", "fill", "repair"]
 
+_MAX_PASSES = 60
+
 
 class EdgeRows:
     """The rows of a Problem transposed: the rows (and coefficients) each edge sits in."""
@@ -59,51 +61,112 @@ def fill(problem: Problem, x: np.ndarray, weight: np.ndarray, er: EdgeRows,
          first: np.ndarray | None = None) -> np.ndarray:
     """Add edges of unplaced agents, best `weight` first (edges in `first` before all), while
     every row keeps room, no order class below its minimum opens, and no priority trigger is
-    taken before its agents are placed. In place; `x` must be feasible on entry."""
+    taken before its agents are placed. In place; `x` must be feasible on entry.
+
+    Vectorised in passes: each unplaced agent proposes its best edge that still fits; in every
+    row the proposals are taken in priority order while the row has room, and an edge is added
+    when all its rows took it. The best proposal of a pass always fits, so each pass adds one
+    at least; `_MAX_PASSES` passes, then the rest one edge at a time."""
     p = problem
     slack = p.rhs - er.loads(x)
     placed = np.zeros(p.n_agents, dtype=bool)
     placed[p.edge_agent[x]] = True
-    cand = (~placed[p.edge_agent]) & (weight > 0)
-    if first is not None:
-        cand |= np.isin(np.arange(p.n_edges), first) & ~placed[p.edge_agent]
-    # an edge in a closed order class with a minimum above one cannot open it on its own
-    in_closed = _closed_group_edges(p, x)
-    cand &= ~in_closed
-    # rows already too full for the edge, checked at once before the loop
-    tight = er.coef > slack[er.row]
-    blocked = np.zeros(p.n_edges, dtype=bool)
-    if tight.any():
-        blocked[np.repeat(np.arange(p.n_edges), np.diff(er.ptr))[tight]] = True
-    cand &= ~blocked
-    idx = np.flatnonzero(cand)
-    if not len(idx):
-        return x
     bonus = np.zeros(p.n_edges)
     if first is not None and len(first):
         bonus[first] = 1.0
+    useful = (weight > 0) | (bonus > 0)
+    useful &= ~_closed_group_edges(p, x)  # an edge cannot open an order class on its own
+    prio = _Priorities(p, placed)
+    member_edge = np.repeat(np.arange(p.n_edges), np.diff(er.ptr))
+    for _ in range(_MAX_PASSES):
+        cand = useful & ~placed[p.edge_agent] & ~prio.waiting()
+        tight = er.coef > slack[er.row]
+        if tight.any():
+            cand[member_edge[tight]] = False
+        idx = np.flatnonzero(cand)
+        if not len(idx):
+            return x
+        order = idx[np.lexsort((idx, -weight[idx], -bonus[idx]))]
+        _, first_pos = np.unique(p.edge_agent[order], return_index=True)
+        chosen = order[np.sort(first_pos)]  # one proposal per agent, in priority order
+        lens = er.ptr[chosen + 1] - er.ptr[chosen]
+        pos = np.repeat(np.arange(len(chosen)), lens)
+        mem = np.repeat(er.ptr[chosen], lens) + (np.arange(int(lens.sum()))
+                                                  - np.repeat(np.cumsum(lens) - lens, lens))
+        rows, coefs = er.row[mem], er.coef[mem]
+        by_row = np.lexsort((pos, rows))
+        r_sorted, c_sorted = rows[by_row], coefs[by_row]
+        csum = np.cumsum(c_sorted)
+        start = np.r_[0, np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1]
+        base = np.repeat(csum[start] - c_sorted[start], np.diff(np.r_[start, len(csum)]))
+        fits = np.ones(len(mem), dtype=bool)
+        fits[by_row] = (csum - base) <= slack[r_sorted]
+        ok = np.ones(len(chosen), dtype=bool)
+        np.logical_and.at(ok, pos, fits)
+        ok &= prio.allowed(chosen)
+        if not ok.any():
+            break
+        take = chosen[ok]
+        x[take] = True
+        placed[p.edge_agent[take]] = True
+        np.subtract.at(slack, rows[ok[pos]], coefs[ok[pos]])
+        prio.placed(p.edge_agent[take])
+    return _fill_one_by_one(p, x, weight, bonus, useful, er, slack, placed, prio)
+
+
+def _fill_one_by_one(p: Problem, x: np.ndarray, weight: np.ndarray, bonus: np.ndarray,
+                     useful: np.ndarray, er: EdgeRows, slack: np.ndarray, placed: np.ndarray,
+                     prio: _Priorities) -> np.ndarray:
+    """The sequential greedy for what the passes left: exact, and slow only when long."""
+    idx = np.flatnonzero(useful & ~placed[p.edge_agent])
     order = idx[np.lexsort((idx, -weight[idx], -bonus[idx]))]
-    unmet, trig_of, agent_prios = _priority_state(p, placed)
-    rptr, rrow, rcoef = er.ptr, er.row, er.coef
-    agent = p.edge_agent
+    rptr, rrow, rcoef, agent = er.ptr, er.row, er.coef, p.edge_agent
     for e in order.tolist():
         a = agent[e]
         if placed[a]:
             continue
-        lo, hi = rptr[e], rptr[e + 1]
-        rs = rrow[lo:hi]
-        cs = rcoef[lo:hi]
-        if (cs > slack[rs]).any():
-            continue
-        if trig_of is not None and any(unmet[k] for k in trig_of.get(e, ())):
+        rs = rrow[rptr[e]:rptr[e + 1]]
+        cs = rcoef[rptr[e]:rptr[e + 1]]
+        if (cs > slack[rs]).any() or not prio.allowed(np.array([e]))[0]:
             continue
         slack[rs] -= cs
         x[e] = True
         placed[a] = True
-        if agent_prios is not None:
-            for k in agent_prios.get(a, ()):
-                unmet[k] -= 1
+        prio.placed(np.array([a]))
     return x
+
+
+class _Priorities:
+    """Priority pairs during a fill: how many required agents each pair still waits for."""
+
+    def __init__(self, p: Problem, placed: np.ndarray) -> None:
+        self.p = p
+        n = len(p.priority_triggers)
+        self.trig_owner = np.repeat(np.arange(n), np.diff(p.priority_triggers.ptr))
+        self.agent_owner = np.repeat(np.arange(n), np.diff(p.priority_agents.ptr))
+        need = ~placed[p.priority_agents.index] if n else np.zeros(0, dtype=bool)
+        self.unmet = np.bincount(self.agent_owner[need], minlength=n)
+        self.is_required = np.zeros(p.n_agents, dtype=bool)
+        if n:
+            self.is_required[p.priority_agents.index] = True
+
+    def waiting(self) -> np.ndarray:
+        """Edges that trigger a pair still waiting for one of its agents."""
+        out = np.zeros(self.p.n_edges, dtype=bool)
+        if len(self.unmet):
+            out[self.p.priority_triggers.index[self.unmet[self.trig_owner] > 0]] = True
+        return out
+
+    def allowed(self, edges: np.ndarray) -> np.ndarray:
+        if not len(self.unmet):
+            return np.ones(len(edges), dtype=bool)
+        return ~self.waiting()[edges]
+
+    def placed(self, agents: np.ndarray) -> None:
+        if not len(self.unmet) or not self.is_required[agents].any():
+            return
+        hit = np.isin(self.p.priority_agents.index, agents)
+        np.subtract.at(self.unmet, self.agent_owner[hit], 1)
 
 
 def _closed_group_edges(p: Problem, x: np.ndarray) -> np.ndarray:
@@ -113,24 +176,3 @@ def _closed_group_edges(p: Problem, x: np.ndarray) -> np.ndarray:
         if p.group_min[g] > 1 and not x[idx].any():
             out[idx] = True
     return out
-
-
-def _priority_state(p: Problem, placed: np.ndarray
-                    ) -> tuple[np.ndarray, dict | None, dict | None]:
-    """Unplaced required agents per priority pair, and the maps edge -> pairs it triggers and
-    agent -> pairs that need it."""
-    if not len(p.priority_triggers):
-        return np.zeros(0, dtype=np.int64), None, None
-    unmet = np.zeros(len(p.priority_triggers), dtype=np.int64)
-    trig_of: dict[int, list[int]] = {}
-    agent_prios: dict[int, list[int]] = {}
-    for k in range(len(p.priority_triggers)):
-        trig, _ = p.priority_triggers.row(k)
-        agents, _ = p.priority_agents.row(k)
-        unmet[k] = int((~placed[agents]).sum())
-        for e in trig.tolist():
-            trig_of.setdefault(e, []).append(k)
-        for a in agents.tolist():
-            agent_prios.setdefault(a, []).append(k)
-    return unmet, trig_of, agent_prios
-
