@@ -15,10 +15,12 @@ from collections.abc import Callable
 import numpy as np
 from ortools.sat.python import cp_model
 
+from solvers.flow import lexicographic_priority, solve_flow
 from solvers.highs import LevelResult, MipModel
 from solvers.lp import lp_bound, round_down
 from solvers.problem import Level, Problem
 from solvers.registry import register
+from solvers.repair import EdgeRows, fill
 from solvers.solution import Solution, Status, relative_gap
 
 __all__ = ["build_model", "solve_cpsat"]
@@ -39,6 +41,7 @@ class _Model:
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
+        self.edge_rows: EdgeRows | None = None  # built on first use, for topping up
         m = cp_model.CpModel()
         self.model = m
         n = problem.n_edges
@@ -250,6 +253,24 @@ def _run(built: _Model, level: Level, hint: np.ndarray, time_limit: float,
     return status, np.flatnonzero(xs), float(solver.best_objective_bound)
 
 
+def _topped_up(problem: Problem, edges: np.ndarray, fixed: int, built: _Model) -> np.ndarray:
+    """`edges` plus, greedily, edges of unplaced agents that help a level after the first
+    `fixed` ones and lower none of those: a level's answer can be sparse (covering the parks
+    takes a handful of students) and is the next level's hint. Not for stable problems, where
+    an added student can make a new blocking pair."""
+    if problem.stable or not problem.levels or fixed >= len(problem.levels):
+        return edges
+    weight = lexicographic_priority(problem, fixed)
+    for j in range(fixed):
+        weight[problem.levels[j].weights < 0] = 0.0
+    if built.edge_rows is None:
+        built.edge_rows = EdgeRows(problem)
+    x = np.zeros(problem.n_edges, dtype=bool)
+    x[edges] = True
+    fill(problem, x, weight, built.edge_rows)
+    return np.flatnonzero(x)
+
+
 def _infeasible(problem: Problem, start: float, seed: int, lines: list[str]) -> Solution:
     empty = np.zeros(0, dtype=np.int64)
     return Solution("cpsat", empty, Status.INFEASIBLE, problem.level_values(empty), 0,
@@ -363,8 +384,6 @@ def solve_cpsat(
     first_bound = float("inf")
     if (not len(best) and flow_hint and problem.n_edges >= FLOW_HINT_EDGES and problem.levels
             and not problem.stable):
-        from solvers.flow import solve_flow
-
         share = (FLOW_SHARE if problem.n_edges < FLOW_MAJOR_EDGES else 0.5) * time_limit
         first = solve_flow(problem, time_limit=share, seed=seed,
                            iterations=FLOW_HINT_ROUNDS if deterministic else None,
@@ -409,6 +428,7 @@ def solve_cpsat(
                 rounded = round_down(problem, relax.x)
                 if problem.stable and problem.blocking_pairs(rounded):
                     rounded = np.zeros(0, dtype=np.int64)  # not an incumbent when stable
+                rounded = _topped_up(problem, rounded, 0, built)
                 if not len(best) or problem.level_values(rounded) > problem.level_values(best):
                     best = rounded
             n_fixed += _tighten(built, expr, relax, problem.level_values(best)[k]
@@ -465,7 +485,9 @@ def solve_cpsat(
             fixed_values.append(value)
             proven += 1
             bound = float(value)
+            best = _topped_up(problem, best, proven, built)
             continue
+        best = _topped_up(problem, best, proven, built)
         stopped_status = Status.FEASIBLE
         break
     best_values = problem.level_values(best)

@@ -94,13 +94,14 @@ def fill(problem: Problem, x: np.ndarray, weight: np.ndarray, er: EdgeRows,
         mem = np.repeat(er.ptr[chosen], lens) + (np.arange(int(lens.sum()))
                                                   - np.repeat(np.cumsum(lens) - lens, lens))
         rows, coefs = er.row[mem], er.coef[mem]
-        by_row = np.lexsort((pos, rows))
-        r_sorted, c_sorted = rows[by_row], coefs[by_row]
-        csum = np.cumsum(c_sorted)
-        start = np.r_[0, np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1]
-        base = np.repeat(csum[start] - c_sorted[start], np.diff(np.r_[start, len(csum)]))
         fits = np.ones(len(mem), dtype=bool)
-        fits[by_row] = (csum - base) <= slack[r_sorted]
+        if len(mem):
+            by_row = np.lexsort((pos, rows))
+            r_sorted, c_sorted = rows[by_row], coefs[by_row]
+            csum = np.cumsum(c_sorted)
+            start = np.r_[0, np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1]
+            base = np.repeat(csum[start] - c_sorted[start], np.diff(np.r_[start, len(csum)]))
+            fits[by_row] = (csum - base) <= slack[r_sorted]
         ok = np.ones(len(chosen), dtype=bool)
         np.logical_and.at(ok, pos, fits)
         ok &= prio.allowed(chosen)
