@@ -33,6 +33,7 @@ OBJECTIVE_TERMS = ("placed", "local", "in_park", "poor_placed", "preference", "s
 TOP_KEYS = {"name", "source", "title", "notes", "objective", "constraints", "subsidy"}
 OBJECTIVE_KEYS = {"order", "weights"}
 CONSTRAINT_KEYS = {"enterprise_cap", "same_post_cap", "poor_first", "park_coverage", "stability"}
+UNOPTIMISED_TERMS = ("blocking_pairs",)  # DESIGN §4 names it; metrics report it
 STABILITY = ("none", "student-stable")
 SUBSIDY_KEYS = {"id", "name", "clause", "kind", "amount", "per", "payee", "fund", "when"}
 PER = ("once", "month", "year")
@@ -208,6 +209,11 @@ def _check_term(term: object, err, where: str) -> str | None:
     if not isinstance(term, str) or term.lstrip("-") not in OBJECTIVE_TERMS:
         err(where, f"unknown objective term {term!r}; known: {', '.join(OBJECTIVE_TERMS)} "
                    "(a leading '-' minimises)")
+        return None
+    if term.lstrip("-") in UNOPTIMISED_TERMS:
+        err(where, f"objective term {term!r} is reported for every result but no strategy "
+                   "optimises it; for no blocking pair at all set "
+                   "[constraints] stability = \"student-stable\"")
         return None
     return term
 

@@ -106,3 +106,14 @@ def test_preset_subsidy_amounts(tmp_path: Path, preset: str) -> None:
     for s in PLACEMENTS:
         assert per_student[s] == sum(x[3] for x in EXPECTED[preset].get(s, []))
     assert alloc.metrics["spend"] == sum(x[3] for v in EXPECTED[preset].values() for x in v)
+
+
+def test_blocking_pairs_objective_is_a_clear_policy_error() -> None:
+    """DESIGN §4 names the term; no strategy optimises it, so a policy asking for it is refused
+    with a message pointing at the stability constraint, never a traceback at compile time."""
+    from matcher.policy import parse_policy
+
+    doc = {"name": "x", "objective": {"order": ["placed", "-blocking_pairs"]}}
+    policy, issues = parse_policy(doc, file="x.toml")
+    assert policy is None
+    assert any("student-stable" in i.message and i.file == "x.toml" for i in issues)
