@@ -115,15 +115,17 @@ def blocking_pair_count(v: AuditView, p: Placed, counts: _Counts) -> int:
 
 
 class _Details:
-    """Occurrences of one kind of obstacle: (student, order, detail) with detail strings."""
+    """Occurrences of one kind of obstacle for a chunk of students: (student, order, detail),
+    details as ids of their text in `text` (shared by every chunk; equal texts, one id)."""
 
-    def __init__(self) -> None:
+    def __init__(self, code: str, text: dict[str, int]) -> None:
+        self.code = code
+        self.text = text
         self.parts: list[tuple[np.ndarray, tuple[np.ndarray, ...], np.ndarray]] = []
-        self.text: dict[str, int] = {}  # detail string -> id
 
     def add(self, stu: np.ndarray, order: tuple[np.ndarray, ...], raw: np.ndarray,
             describe) -> None:
-        """Add occurrences whose detail is `describe(raw id)`; equal strings share an id."""
+        """Add occurrences whose detail is `describe(raw id)`."""
         if not len(stu):
             return
         uniq, inv = np.unique(raw, return_inverse=True)
@@ -131,68 +133,72 @@ class _Details:
                        dtype=np.int64)
         self.parts.append((stu, order, ids[inv]))
 
-    def summary(self) -> dict[int, tuple[int, list[int], int]]:
-        """Per student: (occurrences, first three distinct details in order, distinct count)."""
+    def summary(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(student, occurrences, part text) per student met: the code, its first three
+        distinct details in order of appearance and how many more there are."""
         if not self.parts:
-            return {}
+            return None
         stu = np.concatenate([s for s, _, _ in self.parts])
         det = np.concatenate([d for _, _, d in self.parts])
         cols = [np.concatenate([o[i] for _, o, _ in self.parts]) for i in range(3)]
         order = np.lexsort((*cols[::-1], stu))
         stu, det = stu[order], det[order]
-        n_det = max(len(self.text), 1)
-        _, first = np.unique(stu * n_det + det, return_index=True)
+        _, occ = np.unique(stu, return_counts=True)
+        _, first = np.unique(stu * max(len(self.text), 1) + det, return_index=True)
         first.sort()
-        d_stu, d_det = stu[first], det[first]
-        s_u, s_n = np.unique(d_stu, return_counts=True)
-        occ = np.bincount(stu, minlength=int(stu.max()) + 1)
-        keep = within(s_n) < 3
-        k_stu, k_det = d_stu[keep], d_det[keep]
-        shown: dict[int, list[int]] = {}
-        for s, d in zip(k_stu.tolist(), k_det.tolist(), strict=True):
-            shown.setdefault(s, []).append(d)
-        return {s: (int(occ[s]), shown[s], n) for s, n in zip(s_u.tolist(), s_n.tolist(),
-                                                            strict=True)}
+        d_stu, d_det = stu[first], det[first]  # distinct details, by student, in order
+        s_u, start, n = np.unique(d_stu, return_index=True, return_counts=True)
+        names = np.empty(len(self.text), dtype=object)
+        names[list(self.text.values())] = list(self.text)
+        text = (self.code + ": ") + names[d_det[start]]
+        for k in (1, 2):
+            has = n > k
+            text[has] = text[has] + ", " + names[d_det[start[has] + k]]
+        more = n > 3
+        text[more] = text[more] + " and " + (n[more] - 3).astype(str).astype(object) + " more"
+        return s_u, occ, text
 
 
 def unplaced_reasons(v: AuditView, p: Placed, counts: _Counts, money: _Money,
                      waiting: np.ndarray) -> pd.DataFrame:
     """A reason for every student not placed: what would break if they were added."""
     unplaced = np.flatnonzero(~p.placed)
-    details = {code: _Details() for code in REASON_ORDER}
+    if not len(unplaced):
+        return pd.DataFrame([], columns=["student_id", "reason"])
+    texts: dict[str, dict[str, int]] = {code: {} for code in REASON_ORDER}
     has_candidate = np.zeros(v.n_st, dtype=bool)
     last = _last_holders(v, p, counts)
+    part_stu, part_occ, part_code, part_text = [], [], [], []
     for chunk in _chunks(v, unplaced):
         stu, slot, pos, _ = v.candidates(chunk)
         has_candidate[stu] = True
+        details = {code: _Details(code, texts[code]) for code in REASON_ORDER}
         _collect(v, counts, money, waiting, last, stu, slot, pos, details)
-    summaries = {code: d.summary() for code, d in details.items()}
-    texts = {code: {i: t for t, i in d.text.items()} for code, d in details.items()}
-    ids, reasons = [], []
-    for s in unplaced.tolist():
-        ids.append(v.st_ids[s])
-        if not has_candidate[s]:
-            if v.has_list[s]:
-                reasons.append("no_eligible_slot: none of the slots on their list fits their "
-                               "major")
-            else:
-                reasons.append(f"no_eligible_slot: no slot offers major {v.st_major_name[s]}")
-            continue
-        found = [(code, summaries[code][s]) for code in REASON_ORDER if s in summaries[code]]
-        if not found:
-            reasons.append("not_chosen: an eligible option was open; the objective or the "
-                           "time limit left it unused")
-            continue
-        found.sort(key=lambda cf: (-cf[1][0], REASON_ORDER.index(cf[0])))
-        parts = []
-        for code, (_, shown, n_distinct) in found:
-            more = f" and {n_distinct - 3} more" if n_distinct > 3 else ""
-            parts.append(f"{code}: " + ", ".join(texts[code][d] for d in shown) + more)
-        reasons.append("; ".join(parts))
-    if not ids:
-        return pd.DataFrame([], columns=["student_id", "reason"])
-    return pd.DataFrame({"student_id": np.array(ids, dtype=object),
-                         "reason": np.array(reasons, dtype=object)})
+        for i, code in enumerate(REASON_ORDER):
+            found = details[code].summary()
+            if found is not None:
+                part_stu.append(found[0])
+                part_occ.append(found[1])
+                part_code.append(np.full(len(found[0]), i))
+                part_text.append(found[2])
+    reason = np.full(v.n_st, "not_chosen: an eligible option was open; the objective or the "
+                             "time limit left it unused", dtype=object)
+    if part_stu:  # parts by student: most occurrences first, then REASON_ORDER; joined by "; "
+        stu = np.concatenate(part_stu)
+        order = np.lexsort((np.concatenate(part_code), -np.concatenate(part_occ), stu))
+        stu, text = stu[order], np.concatenate(part_text)[order]
+        first = np.ones(len(stu), dtype=bool)
+        first[1:] = stu[1:] != stu[:-1]
+        text[~first] = "; " + text[~first]
+        starts = np.flatnonzero(first)
+        reason[stu[starts]] = np.add.reduceat(text, starts)
+    none = unplaced[~has_candidate[unplaced]]
+    listed = v.has_list[none]
+    reason[none[listed]] = ("no_eligible_slot: none of the slots on their list fits their "
+                            "major")
+    reason[none[~listed]] = "no_eligible_slot: no slot offers major " \
+        + v.st_major_name[none[~listed]]
+    return pd.DataFrame({"student_id": v.st_ids[unplaced], "reason": reason[unplaced]})
 
 
 def _last_holders(v: AuditView, p: Placed, counts: _Counts) -> np.ndarray:

@@ -94,8 +94,9 @@ class AuditView:
         self.st_grad = st["graduating"].to_numpy(dtype=bool)
         self.st_score = st["score"].to_numpy(dtype=np.float64)
         self.st_major_name = st["major"].to_numpy(dtype=object)
-        city = dict(zip(season.schools["school_id"], season.schools["city_area"], strict=True))
-        self.st_city = np.array([bool(city[s]) for s in st["school_id"]], dtype=bool)
+        sch = season.schools
+        at = pd.Index(sch["school_id"].astype(object)).get_indexer(st["school_id"].astype(object))
+        self.st_city = sch["city_area"].to_numpy(dtype=bool)[at]
         self.st_text_order = np.empty(self.n_st, dtype=np.int64)
         self.st_text_order[np.argsort(self.st_ids, kind="stable")] = np.arange(self.n_st)
 

@@ -150,23 +150,31 @@ def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == keys
 
 
-def _csr(owner: np.ndarray, member: np.ndarray, coef: np.ndarray | None, n_rows: int
-         ) -> SparseRows:
-    """Rows from (row, member, coef) triples; members keep their given order within a row.
+def _csr_parts(owner: np.ndarray, member: np.ndarray, coef: np.ndarray | None, n_rows: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(ptr, index, coef) of rows from (row, member, coef) triples, members in their given order
+    within a row; coef None means all ones. The arrays may be int32.
 
     A counting sort (scipy's COO to CSR conversion, stable) instead of a comparison sort: at
     province scale the rows hold tens of millions of members."""
     from scipy.sparse import coo_matrix
 
     if not len(member):
-        return SparseRows(np.zeros(n_rows + 1, dtype=np.int64), member, member)
+        return np.zeros(n_rows + 1, dtype=np.int64), member, None if coef is None else member
     data = np.ones(len(member), dtype=np.int8) if coef is None else coef
     width = int(member.max()) + 1
     m = coo_matrix((data, (owner, member)), shape=(n_rows, width)).tocsr(copy=False)
     if len(m.indices) != len(member):  # a member twice in one row: summed; never in a season
         raise AssertionError("duplicate member in a packing row")
-    out_coef = np.ones(len(member), dtype=np.int64) if coef is None else m.data
-    return SparseRows(m.indptr.astype(np.int64), m.indices.astype(np.int64), out_coef)
+    return m.indptr, m.indices, None if coef is None else m.data
+
+
+def _csr(owner: np.ndarray, member: np.ndarray, coef: np.ndarray | None, n_rows: int
+         ) -> SparseRows:
+    """Rows from (row, member, coef) triples; members keep their given order within a row."""
+    ptr, index, c = _csr_parts(owner, member, coef, n_rows)
+    c = np.ones(len(index), dtype=np.int64) if c is None else c
+    return SparseRows(ptr.astype(np.int64), index.astype(np.int64), c.astype(np.int64))
 
 
 def _dense(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -348,11 +356,11 @@ def _packing_rows(season: Season, edges: pd.DataFrame, e_ent: np.ndarray, pay_e:
     keys_l: list = []
     periods_l: list = []
     rhs_l: list = []
-    blocks: list[SparseRows] = []  # the rows of each add_rows call, in row order
+    blocks: list[tuple] = []  # (ptr, index, coef) of each add_rows call, in row order
 
     def add_rows(row_of_member: np.ndarray, member: np.ndarray, coef: np.ndarray | None,
                  kind: str, keys, pers, rhs) -> None:
-        blocks.append(_csr(row_of_member, member, coef, len(rhs)))
+        blocks.append(_csr_parts(row_of_member, member, coef, len(rhs)))
         kinds_l.extend([kind] * len(rhs))
         keys_l.extend(keys)
         periods_l.extend(pers)
@@ -411,15 +419,21 @@ def _packing_rows(season: Season, edges: pd.DataFrame, e_ent: np.ndarray, pay_e:
     return rows, labels, kinds_l, keys_l, periods_l, rhs_l
 
 
-def _stack(blocks: list[SparseRows]) -> SparseRows:
-    """Blocks of rows one after the other, as one SparseRows."""
+def _stack(blocks: list[tuple]) -> SparseRows:
+    """Blocks of rows (ptr, index, coef or None for ones) one after the other, as one
+    SparseRows of int64 arrays, written once."""
     if not blocks:
         return SparseRows.empty()
-    sizes = np.array([len(b.index) for b in blocks], dtype=np.int64)
+    sizes = np.array([len(index) for _, index, _ in blocks], dtype=np.int64)
     offset = _starts(sizes)
-    ptr = np.concatenate([[0]] + [b.ptr[1:] + o for b, o in zip(blocks, offset, strict=True)])
-    index = np.concatenate([b.index for b in blocks])
-    coef = np.concatenate([b.coef for b in blocks])
+    ptr = np.concatenate([np.zeros(1, dtype=np.int64)]
+                         + [ptr[1:].astype(np.int64) + o
+                            for (ptr, _, _), o in zip(blocks, offset, strict=True)])
+    index = np.concatenate([index for _, index, _ in blocks], dtype=np.int64)
+    coef = np.ones(int(sizes.sum()), dtype=np.int64)
+    for (_, _, c), o in zip(blocks, offset, strict=True):
+        if c is not None:
+            coef[o:o + len(c)] = c
     return SparseRows(ptr, index, coef)
 
 
@@ -494,7 +508,8 @@ def _slot_ranks(season: Season, edges: pd.DataFrame, id_order: np.ndarray) -> np
     # (agent, slot) pairs: a slot's options are consecutive in an agent's edges
     new_pair = np.ones(len(agent), dtype=bool)
     new_pair[1:] = (agent[1:] != agent[:-1]) | (slot[1:] != slot[:-1])
-    pair_of_edge = np.cumsum(new_pair) - 1
+    pair_of_edge = np.cumsum(new_pair)
+    pair_of_edge -= 1
     p_agent, p_slot = agent[new_pair], slot[new_pair]
     del new_pair
     n_st = len(st)
@@ -533,19 +548,25 @@ def _slot_ranks(season: Season, edges: pd.DataFrame, id_order: np.ndarray) -> np
         dense[order] = np.cumsum(change)
         key[~listed] += len(li)
         key[li] = dense
-    # dense rank of the key within each slot
-    span = n_st + int(listed.sum())
-    order = np.argsort(p_slot * span + key)
-    s_slot, s_key = p_slot[order], key[order]
+    # dense rank of the key within each slot (temporaries dropped early: 10^7 pairs at scale)
+    key += p_slot * (n_st + int(listed.sum()))
+    del p_agent, listed_rank, listed, first_poor
+    order = np.argsort(key)
+    key = key[order]
+    new_key = np.ones(len(order), dtype=bool)
+    new_key[1:] = key[1:] != key[:-1]
+    del key
+    s_slot = p_slot[order]
     new_slot = np.ones(len(order), dtype=bool)
     new_slot[1:] = s_slot[1:] != s_slot[:-1]
-    new_key = new_slot.copy()
-    new_key[1:] |= s_key[1:] != s_key[:-1]
+    del s_slot, p_slot
     run = np.cumsum(new_key)
+    del new_key
     first = np.flatnonzero(new_slot)
-    dense_in_slot = run - np.repeat(run[first] - 1, np.diff(np.append(first, len(order))))
+    run -= np.repeat(run[first] - 1, np.diff(np.append(first, len(order))))
     pair_rank = np.empty(len(order), dtype=np.int64)
-    pair_rank[order] = dense_in_slot
+    pair_rank[order] = run
+    del run, order
     return pair_rank[pair_of_edge]
 
 
