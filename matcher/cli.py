@@ -76,25 +76,35 @@ def validate(season: Path = typer.Argument(..., help="Season folder")) -> None:
 @app.command()
 def generate(
     out: Path = typer.Option(..., "--out", help="Folder to create"),
-    scale: str = typer.Option("sample", help="sample (~300 students), city or province"),
+    scale: str = typer.Option("sample", help="sample (~300 students), city (20,000) or "
+                                             "province (500,000)"),
     seed: int = typer.Option(1, help="Random seed: the same seed gives the same season"),
     students: int | None = typer.Option(None, help="Override the number of students"),
     policy: str = typer.Option("chenzhou-2018", help="Policy preset the season points to"),
+    fmt: str = typer.Option("csv", "--format", help="csv, or parquet (faster to load at "
+                                                    "province scale)"),
 ) -> None:
     """Write a synthetic season folder (seeded, with realistic skew).
 
     Examples:
       matcher generate --scale sample --seed 7 --out seasons/demo
       matcher generate --scale city --seed 1 --students 5000 --out seasons/city-1
+      matcher generate --scale province --format parquet --out seasons/province-1
     """
-    from matcher.generate import SCALES, write_season
+    from matcher.generate import FORMATS, SCALES, write_season
     from matcher.generate import generate as make
 
     if scale not in SCALES:
         err_console.print(f"unknown scale {scale!r}; known: {', '.join(SCALES)}", style="red")
         raise typer.Exit(2)
+    if fmt not in FORMATS:
+        err_console.print(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}", style="red")
+        raise typer.Exit(2)
+    if students is not None and students < 1:
+        err_console.print(f"--students must be positive, got {students}", style="red")
+        raise typer.Exit(2)
     try:
-        path = write_season(make(scale, seed, students=students, policy=policy), out)
+        path = write_season(make(scale, seed, students=students, policy=policy), out, fmt)
     except FileExistsError as exc:
         err_console.print(str(exc), style="red")
         raise typer.Exit(EXIT_INVALID) from None

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "FORMATS",
     "FUND_NAMES",
     "MAJORS",
     "SCALES",
@@ -312,12 +313,19 @@ def potential_spend(tables: dict[str, pd.DataFrame], periods: int = PERIODS) -> 
     }
 
 
-def write_season(season: GeneratedSeason, out_dir: str | Path) -> Path:
-    """Write `season` as a season folder (UTF-8 CSVs + season.toml, DESIGN §3) and return its path.
+FORMATS = ("csv", "parquet")
+
+
+def write_season(season: GeneratedSeason, out_dir: str | Path, format: str = "csv") -> Path:
+    """Write `season` as a season folder (season.toml and one UTF-8 CSV, or one Parquet file,
+    per table: DESIGN §3) and return its path. Parquet keeps integer and boolean columns typed
+    and loads several times faster than CSV at province scale.
 
     The files go to a temporary folder beside `out_dir` that is renamed into place, so a reader
     never sees half a season; an existing non-empty `out_dir` is never overwritten.
     """
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out_dir)
     _check_free(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -326,8 +334,11 @@ def write_season(season: GeneratedSeason, out_dir: str | Path) -> Path:
     try:
         (tmp / "season.toml").write_text(_toml(season.config), encoding="utf-8")
         for table, df in season.tables.items():
-            path = tmp / f"{table}.csv"
-            _csv(df).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+            if format == "parquet":
+                df.to_parquet(tmp / f"{table}.parquet", index=False)
+            else:
+                _csv(df).to_csv(tmp / f"{table}.csv", index=False, encoding="utf-8",
+                                lineterminator="\n")
         _check_free(out)
         if out.is_dir():
             out.rmdir()  # empty, checked above

@@ -417,6 +417,9 @@ def _column_text(s: pd.Series) -> pd.Series:
     usual types; empty cells (null, NaN, pd.NA) become ''."""
     dtype = s.dtype
     na = s.isna().to_numpy()
+    fast = _plain_text(s, na)
+    if fast is not None:
+        return fast
     if pd.api.types.is_bool_dtype(dtype):
         vals = s.to_numpy(dtype=bool, na_value=False)
         text = np.where(vals, "true", "false").astype(object)
@@ -442,6 +445,25 @@ def _column_text(s: pd.Series) -> pd.Series:
     if na.any():
         text = np.where(na, "", text).astype(object)
     return pd.Series(text, dtype=object, index=pd.RangeIndex(len(s)))
+
+
+def _plain_text(s: pd.Series, na: np.ndarray) -> pd.Series | None:
+    """The same text as `_column_text` for a column of whole numbers or of text with no empty
+    cell, made by Arrow (the large columns of a province season); None for anything else."""
+    dtype = s.dtype
+    if na.any() or pd.api.types.is_bool_dtype(dtype):
+        return None
+    if pd.api.types.is_integer_dtype(dtype):
+        import pyarrow as pa
+
+        numpy_dtype = getattr(dtype, "numpy_dtype", dtype)
+        text = pa.array(s.to_numpy(dtype=numpy_dtype)).cast(pa.string())
+    elif pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return s.astype(str).str.strip().reset_index(drop=True)
+    else:
+        return None
+    return pd.Series(text, dtype=pd.StringDtype("pyarrow", na_value=np.nan),
+                     index=pd.RangeIndex(len(s)))
 
 
 def _read_parquet(folder: Path) -> tuple[dict[str, RawTable], list[Issue], set[str]]:
