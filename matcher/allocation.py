@@ -107,6 +107,7 @@ def decode(c: Compiled, solution: Solution) -> Allocation:
         "blocking_pairs": m["blocking_pairs"],
         "preference_rank_histogram": m["preference_rank_histogram"],
         "students": len(c.season.students),
+        "edges": c.problem.n_edges,  # eligible (student, option) pairs: the problem's size
         "strategy_info": {k: v for k, v in solution.info.items()
                           if isinstance(v, (int, float, str, dict))},
         "audit_ok": report.ok,
