@@ -272,5 +272,5 @@ def test_blocking_pairs_objective_is_refused_while_compile_cannot_optimise_it() 
                       {"weights": {"placed": 10, "blocking_pairs": -1}}):
         answer = solve_json({"season": {**tiny_season(), "objective": objective}})
         assert answer["ok"] is False
-        assert answer["errors"][0]["column"] == "objective"
+        assert answer["errors"][0]["column"].startswith("objective")
         assert "student-stable" in answer["errors"][0]["message"]
