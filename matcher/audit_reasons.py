@@ -26,7 +26,7 @@ __all__ = ["blocking_pair_count", "poor_waiting", "unplaced_reasons"]
 
 REASON_ORDER = ["budget", "min_size", "poor_first", "enterprise_cap", "same_post_cap", "capacity"]
 NOT_LISTED = 1 << 30  # rank of a slot missing from a list (an ineligible placement)
-CHUNK_PAIRS = 2_000_000  # candidate pairs per chunk of students
+CHUNK_PAIRS = 500_000  # candidate pairs per chunk of students: bounds the memory
 
 
 def _chunks(v: AuditView, students: np.ndarray) -> Iterator[np.ndarray]:
@@ -168,30 +168,15 @@ def unplaced_reasons(v: AuditView, p: Placed, counts: _Counts, money: _Money,
     texts: dict[str, dict[str, int]] = {code: {} for code in REASON_ORDER}
     has_candidate = np.zeros(v.n_st, dtype=bool)
     last = _last_holders(v, p, counts)
-    part_stu, part_occ, part_code, part_text = [], [], [], []
-    for chunk in _chunks(v, unplaced):
+    reason = np.full(v.n_st, "not_chosen: an eligible option was open; the objective or the "
+                             "time limit left it unused", dtype=object)
+    for chunk in _chunks(v, unplaced):  # a student's candidates all lie in one chunk
         stu, slot, pos, _ = v.candidates(chunk)
         has_candidate[stu] = True
         details = {code: _Details(code, texts[code]) for code in REASON_ORDER}
         _collect(v, counts, money, waiting, last, stu, slot, pos, details)
-        for i, code in enumerate(REASON_ORDER):
-            found = details[code].summary()
-            if found is not None:
-                part_stu.append(found[0])
-                part_occ.append(found[1])
-                part_code.append(np.full(len(found[0]), i))
-                part_text.append(found[2])
-    reason = np.full(v.n_st, "not_chosen: an eligible option was open; the objective or the "
-                             "time limit left it unused", dtype=object)
-    if part_stu:  # parts by student: most occurrences first, then REASON_ORDER; joined by "; "
-        stu = np.concatenate(part_stu)
-        order = np.lexsort((np.concatenate(part_code), -np.concatenate(part_occ), stu))
-        stu, text = stu[order], np.concatenate(part_text)[order]
-        first = np.ones(len(stu), dtype=bool)
-        first[1:] = stu[1:] != stu[:-1]
-        text[~first] = "; " + text[~first]
-        starts = np.flatnonzero(first)
-        reason[stu[starts]] = np.add.reduceat(text, starts)
+        del stu, slot, pos
+        _join_parts(details, reason)
     none = unplaced[~has_candidate[unplaced]]
     listed = v.has_list[none]
     reason[none[listed]] = ("no_eligible_slot: none of the slots on their list fits their "
@@ -199,6 +184,29 @@ def unplaced_reasons(v: AuditView, p: Placed, counts: _Counts, money: _Money,
     reason[none[~listed]] = "no_eligible_slot: no slot offers major " \
         + v.st_major_name[none[~listed]]
     return pd.DataFrame({"student_id": v.st_ids[unplaced], "reason": reason[unplaced]})
+
+
+def _join_parts(details: dict[str, _Details], reason: np.ndarray) -> None:
+    """Each student's parts, most occurrences first, then in REASON_ORDER, joined by '; ',
+    into `reason` (indexed by student)."""
+    part_stu, part_occ, part_code, part_text = [], [], [], []
+    for i, code in enumerate(REASON_ORDER):
+        found = details[code].summary()
+        if found is not None:
+            part_stu.append(found[0])
+            part_occ.append(found[1])
+            part_code.append(np.full(len(found[0]), i))
+            part_text.append(found[2])
+    if not part_stu:
+        return
+    stu = np.concatenate(part_stu)
+    order = np.lexsort((np.concatenate(part_code), -np.concatenate(part_occ), stu))
+    stu, text = stu[order], np.concatenate(part_text)[order]
+    first = np.ones(len(stu), dtype=bool)
+    first[1:] = stu[1:] != stu[:-1]
+    text[~first] = "; " + text[~first]
+    starts = np.flatnonzero(first)
+    reason[stu[starts]] = np.add.reduceat(text, starts)
 
 
 def _last_holders(v: AuditView, p: Placed, counts: _Counts) -> np.ndarray:
