@@ -169,7 +169,7 @@ def _placements(v: AuditView, sid: np.ndarray, tid: np.ndarray, start: np.ndarra
     return bad, p
 
 
-def pair_groups(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pair_groups(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (a, b) pairs of two integer arrays, sorted, and each entry's pair."""
     if not len(a):
         z = np.zeros(0, dtype=np.int64)
@@ -190,17 +190,17 @@ class _Counts:
     def __init__(self, v: AuditView, p: Placed) -> None:
         self.v = v
         P = v.periods
-        self.slot_u, self.per_u, inv = pair_groups(p.use_slot, p.use_per)
+        self.slot_u, self.per_u, inv = _pair_groups(p.use_slot, p.use_per)
         self.slot_n = np.bincount(inv, minlength=len(self.slot_u)).astype(np.int64)
         self.use_group = inv  # (slot, period) group of each usage entry
         intern = p.use_per != 0  # whole-season kinds do not count as interns (DESIGN §4a.5)
         ent = v.sl_ent[p.use_slot[intern]]
         per = p.use_per[intern]
-        self.ent_u, self.ent_per, inv = pair_groups(ent, per)
+        self.ent_u, self.ent_per, inv = _pair_groups(ent, per)
         self.ent_n = np.bincount(inv, minlength=len(self.ent_u)).astype(np.int64)
         grp = v.sl_group[p.use_slot[intern]]
         has = grp >= 0
-        self.grp_u, self.grp_per, inv = pair_groups(grp[has], per[has])
+        self.grp_u, self.grp_per, inv = _pair_groups(grp[has], per[has])
         self.grp_n = np.bincount(inv, minlength=len(self.grp_u)).astype(np.int64)
         # dense views over the season's periods, for candidate options (periods 0..P)
         self.load = self._dense(self.slot_u, self.per_u, self.slot_n, v.n_sl, P)

@@ -234,7 +234,27 @@ def _fen(amount: Fraction) -> int:
     return int(math.floor(amount * FEN + Fraction(1, 2)))
 
 
-def _edges(season: Season, options: pd.DataFrame) -> pd.DataFrame:
+def _facts(season: Season) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each slot's enterprise row, the facts subsidy rules test per slot (kind, and its
+    enterprise's local, in_park, size_class) and per student (city_area_school, graduating)."""
+    st, sl, ent, sch = season.students, season.slots, season.enterprises, season.schools
+    slot_ent = pd.Index(ent["enterprise_id"]).get_indexer(sl["enterprise_id"]).astype(np.int64)
+    slot_facts = {
+        "kind": sl["kind"].to_numpy(dtype=object),
+        "local": ent["local"].to_numpy(dtype=bool)[slot_ent],
+        "in_park": (ent["park_id"] != "").to_numpy(dtype=bool)[slot_ent],
+        "size_class": ent["size_class"].to_numpy(dtype=object)[slot_ent],
+    }
+    school = pd.Index(sch["school_id"]).get_indexer(st["school_id"])
+    agent_facts = {
+        "city_area_school": sch["city_area"].to_numpy(dtype=bool)[school],
+        "graduating": st["graduating"].to_numpy(dtype=bool),
+    }
+    return slot_ent, slot_facts, agent_facts
+
+
+def _edges(season: Season, options: pd.DataFrame, slot_ent: np.ndarray,
+           agent_facts: dict[str, np.ndarray]) -> pd.DataFrame:
     """Every eligible (student, option) pair, sorted by student then option, with the
     attributes later steps read per edge."""
     st, sl, ent = season.students, season.slots, season.enterprises
@@ -242,16 +262,11 @@ def _edges(season: Season, options: pd.DataFrame) -> pd.DataFrame:
     p_slot = pairs["slot"].to_numpy()
     opt_slot = options["slot"].to_numpy()
     n_opt = np.bincount(opt_slot, minlength=len(sl)).astype(np.int64)
-    first_opt = _starts(n_opt)
     count = n_opt[p_slot]
-    option = np.repeat(first_opt[p_slot], count) + _within(count)
+    option = np.repeat(_starts(n_opt)[p_slot], count) + _within(count)
     slot = opt_slot[option] if len(option) else option
-    slot_ent = pd.Index(ent["enterprise_id"]).get_indexer(sl["enterprise_id"]).astype(np.int64)
     e_ent = slot_ent[slot]
     agent = np.repeat(pairs["student"].to_numpy(), count)
-    school_city = pd.Series(season.schools["city_area"].to_numpy(dtype=bool),
-                            index=season.schools["school_id"].to_numpy())
-    st_city = school_city.reindex(st["school_id"].to_numpy()).to_numpy(dtype=bool)
     return pd.DataFrame({
         "agent": agent,
         "slot": slot,
@@ -265,8 +280,8 @@ def _edges(season: Season, options: pd.DataFrame) -> pd.DataFrame:
         "in_park": (ent["park_id"] != "").to_numpy(dtype=bool)[e_ent],
         "size_class": _category(ent["size_class"], e_ent),
         "poor": st["poor"].to_numpy(dtype=bool)[agent],
-        "graduating": st["graduating"].to_numpy(dtype=bool)[agent],
-        "city_area_school": st_city[agent],
+        "graduating": agent_facts["graduating"][agent],
+        "city_area_school": agent_facts["city_area_school"][agent],
     }, copy=False)
 
 
@@ -281,22 +296,10 @@ def compile_season(season: Season) -> Compiled:
     pol = season.policy
     st, sl, ent, parks = season.students, season.slots, season.enterprises, season.parks
     options = option_table(sl, season.periods)
-    edges = _edges(season, options)
+    slot_ent, slot_facts, agent_facts = _facts(season)
+    edges = _edges(season, options, slot_ent, agent_facts)
     n_edges = len(edges)
     e_ent = edges["enterprise"].to_numpy()
-    slot_ent = pd.Index(ent["enterprise_id"]).get_indexer(sl["enterprise_id"]).astype(np.int64)
-    slot_facts = {
-        "kind": sl["kind"].to_numpy(dtype=object),
-        "local": ent["local"].to_numpy(dtype=bool)[slot_ent],
-        "in_park": (ent["park_id"] != "").to_numpy(dtype=bool)[slot_ent],
-        "size_class": ent["size_class"].to_numpy(dtype=object)[slot_ent],
-    }
-    school_city = pd.Series(season.schools["city_area"].to_numpy(dtype=bool),
-                            index=season.schools["school_id"].to_numpy())
-    agent_facts = {
-        "city_area_school": school_city.reindex(st["school_id"].to_numpy()).to_numpy(dtype=bool),
-        "graduating": st["graduating"].to_numpy(dtype=bool),
-    }
     pay_e, pay_r, pay_f = _subsidy_lines(season, edges, slot_facts, agent_facts)
     edge_fen = np.bincount(pay_e, weights=pay_f, minlength=n_edges).astype(np.int64)
     rows, labels, kinds_l, keys_l, periods_l, rhs_l = _packing_rows(
