@@ -446,8 +446,8 @@ def _compare_ledgers(given: pd.DataFrame, own: pd.DataFrame) -> list[str]:
         first = pd.Series(np.arange(len(keys))).groupby(keys.to_numpy()).first()
         lines = [line_of(int(first[k])) for k in extra.index]
         for ln in sorted(lines, key=str)[:20]:
-            out.append(f"ledger line {label}: {ln[0]} {ln[1]} rule {ln[2]} "
-                       f"amount {_money(ln[5])}")
+            amount = "not a number" if ln[5] is None else _money(ln[5])
+            out.append(f"ledger line {label}: {ln[0]} {ln[1]} rule {ln[2]} amount {amount}")
     return out
 
 
