@@ -24,7 +24,7 @@ demo: $(STAMP)
 
 test: $(DEVSTAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --benchmark-disable --nbmake tests notebooks
+	$(BIN)/python -m pytest -n 2 --benchmark-disable --nbmake tests benchmarks notebooks
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
