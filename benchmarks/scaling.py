@@ -191,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limits", default="",
                     help="seconds per size, e.g. 2k:10,20k:30, or one number for all "
                          "(default 2k:10, 20k:30, 100k:120, 500k:300)")
+    ap.add_argument("--large-from", default="100k",
+                    help="from this size on, run only --large-strategies (default 100k): the "
+                         "exact models do not fit in the time limit there")
+    ap.add_argument("--large-strategies", default="flow",
+                    help="strategies for the large sizes (default flow)")
     ap.add_argument("--seeds", default="1", help="generator and solver seeds, e.g. 1,2")
     ap.add_argument("--cache", type=Path, default=CACHE, help="generated seasons (reused)")
     ap.add_argument("--out", type=Path, default=None, help="CSV path (default: results/...)")
@@ -217,11 +222,13 @@ def main(argv: list[str] | None = None) -> int:
         if s not in known:
             say(f"skipping strategy {s!r}: not in the registry ({', '.join(sorted(known))})")
     wanted = [s for s in wanted if s in known]
+    large_from = size_arg(args.large_from)
+    large = [s.strip() for s in args.large_strategies.split(",") if s.strip() in known]
     rows: list[dict] = []
     for n in sizes:
         for seed in seeds:
             folder = season_folder(n, seed, args.cache, say)
-            for strategy in wanted:
+            for strategy in (large if n >= large_from else wanted):
                 say(f"{n} students, seed {seed}: {strategy}, limit {limits[n]:g} s")
                 row = {"date": today, "machine": mach, "students": n,
                        **run_one(folder, strategy, limits[n], seed)}

@@ -28,6 +28,7 @@ from solvers.network import Network, build_network
 from solvers.problem import Problem
 from solvers.registry import register
 from solvers.repair import EdgeRows, fill, repair
+from solvers.sample import sample_prices
 from solvers.solution import Solution, Status, relative_gap
 
 __all__ = ["DETERMINISTIC_ROUNDS", "lexicographic_priority", "solve_flow"]
@@ -41,6 +42,9 @@ _EXACT_ROUNDS = 40  # when this many whole rounds fit in a level's time, every r
 # otherwise the first and the last round are whole (they give the bound) and the rest quick
 _PRIMAL_EVERY = 3  # quick rounds between two repairs into an allocation
 _PATIENCE = 4  # rounds without a lower estimate before the step halves
+_PROBE = 0.03  # quick rounds' extra price on the relaxed rows
+_THETA_WARM = 0.25  # first step factor when the multipliers start from good prices
+_SAMPLE_FROM = 5_000  # from this many agents the first multipliers come from a sample's LP
 _ARC_SECONDS = 5e-6  # a round's time per edge, measured on a 2-core machine: the first guess
 
 
@@ -183,6 +187,9 @@ def solve_flow(
     stopped = False
     n_levels = len(p.levels)
     for k, level in enumerate(p.levels):
+        if k == len(fixed) and not y.any() and level.weights.any() and \
+                p.n_agents >= _SAMPLE_FROM and not deterministic:
+            y = sample_prices(p, net, k, fixed, seed)
         remaining = deadline - time.perf_counter()
         if remaining <= 0.01:
             stopped = True
@@ -242,7 +249,9 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
     lam = lam0 * (mu[-1] if len(mu) else 1.0)
     base = w_k + eps * ties
     held_rhs = np.asarray([fixed[j] for j in held], dtype=float)
-    theta, best_bound, best_est, stale, n = 2.0, float("inf"), float("inf"), 0, 0
+    warm = bool(lam.any())  # multipliers from a sample's LP or the level before: small steps
+    theta = _THETA_WARM if warm else 2.0
+    best_bound, best_est, stale, n = float("inf"), float("inf"), 0, 0
     budget = deadline - time.perf_counter()
     whole_time = _ARC_SECONDS * p.n_edges  # guesses until the first rounds are timed
     quick_time = whole_time / 3
@@ -254,9 +263,11 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
         if iterations is None and n > 0 and left < (whole_time if last else quick_time):
             break  # another round would overrun the time limit
         n += 1
-        exact = every_round_whole or n == 1 or last
+        exact = every_round_whole or last or n == 1
         round_start = time.perf_counter()
-        weight = base - net.matrix.T @ lam
+        # quick rounds price the relaxed rows a little higher: their flow then overruns less,
+        # and the repair has less to cut (the bound, from whole rounds, uses the plain prices)
+        weight = base - net.matrix.T @ (lam if exact else lam * (1.0 + _PROBE))
         for m_j, w_j in zip(mu, w_held, strict=True):
             weight += m_j * w_j
         solved = flow.solve(weight, None if exact else _TOP, best)
