@@ -98,3 +98,22 @@ def test_flow_with_no_time_returns_a_feasible_answer(bad: float) -> None:
     sol = solve_flow(p, time_limit=bad)
     assert not p.violations(sol.edges)
     assert sol.status == "feasible" and 0 <= sol.gap <= 1
+
+
+def test_flow_started_from_sample_prices_keeps_a_valid_bound(monkeypatch) -> None:
+    """Multipliers from a sample's LP only start the rounds: the bound is still the flow's own,
+    never below the optimum, and the answer still passes the audit."""
+    import solvers.flow as flow_module
+    from solvers.network import build_network
+    from solvers.sample import sample_prices
+
+    compiled = compile_season(load_season(SAMPLE))
+    p = compiled.problem
+    prices = sample_prices(p, build_network(p), 0, [], seed=3, agents=120)
+    assert prices.shape == (len(build_network(p).relaxed),) and (prices >= 0).all()
+    assert prices.any()  # the sample's budgets bind: it prices something
+    monkeypatch.setattr(flow_module, "_SAMPLE_FROM", 0)
+    sol = solve_flow(p, time_limit=10, seed=3)
+    exact = get_strategy("mip")(p, time_limit=60)
+    _check_against_exact(p, sol, exact)
+    assert decode(compiled, sol).audit.ok
