@@ -497,8 +497,9 @@ def _agent_priority(season: Season, id_order: np.ndarray) -> np.ndarray:
 def _slot_ranks(season: Season, edges: pd.DataFrame, id_order: np.ndarray) -> np.ndarray:
     """Each slot's rank of each eligible student (DESIGN §4a.13), per edge; 1 = best.
 
-    Students the slot lists in rankings.csv come first by that rank (equal ranks tie on it, then
-    go by poor-first and score below, not by student_id); the others follow in the default
+    Students the slot lists in rankings.csv come first by that rank (equal ranks are ties,
+    DESIGN §4a.3: mechanisms break them by lottery, stability never lets them block); the
+    others follow in the default
     order: poor first where the slot's kind is in `poor_first`, then score high to low, then
     student_id as text (`id_order`, strict). Ranks are dense within a slot.
 
@@ -538,15 +539,12 @@ def _slot_ranks(season: Season, edges: pd.DataFrame, id_order: np.ndarray) -> np
     poorly = np.empty(n_st, dtype=np.int64)
     poorly[np.lexsort((id_order, neg_score, ~poor))] = np.arange(n_st)
     key = np.where(first_poor, poorly[p_agent], plain[p_agent])
-    if listed.any():  # listed pairs first, ordered (and tied) by (rank, poor, score)
+    if listed.any():  # listed pairs first, by their rank: equal ranks tie (DESIGN §4a.3)
         li = np.flatnonzero(listed)
-        poor_key = np.where(first_poor[li] & poor[p_agent[li]], 0, 1)
-        cols = (listed_rank[li], poor_key, neg_score[p_agent[li]])
-        order = np.lexsort(cols[::-1])
+        order = np.argsort(listed_rank[li], kind="stable")
+        ranks = listed_rank[li][order]
         change = np.zeros(len(li), dtype=bool)
-        for c in cols:
-            cs = c[order]
-            change[1:] |= cs[1:] != cs[:-1]
+        change[1:] = ranks[1:] != ranks[:-1]
         dense = np.empty(len(li), dtype=np.int64)
         dense[order] = np.cumsum(change)
         key[~listed] += len(li)

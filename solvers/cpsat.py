@@ -385,6 +385,8 @@ def solve_cpsat(
     if (not len(best) and flow_hint and problem.n_edges >= FLOW_HINT_EDGES and problem.levels
             and not problem.stable):
         share = (FLOW_SHARE if problem.n_edges < FLOW_MAJOR_EDGES else 0.5) * time_limit
+        if not deterministic and wall - share < 2 * BUILD_SECONDS_PER_EDGE * problem.n_edges:
+            share = wall  # no time to build the CP-SAT model after it: the flow gets it all
         first = solve_flow(problem, time_limit=share, seed=seed,
                            iterations=FLOW_HINT_ROUNDS if deterministic else None,
                            deterministic=deterministic)
@@ -480,6 +482,8 @@ def solve_cpsat(
                 status = cp_model.OPTIMAL
         if relax is not None:
             bound = min(bound, float(np.floor(relax.value + 1e-6 * max(1.0, abs(relax.value)))))
+        if np.floor(bound + 1e-6 * max(1.0, abs(bound))) <= value:
+            status = cp_model.OPTIMAL  # a bound met the incumbent as time ran out: proven
         if status == cp_model.OPTIMAL:
             built.model.add(expr >= value)
             fixed_values.append(value)

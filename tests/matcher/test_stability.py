@@ -97,3 +97,33 @@ def test_max_size_stable_never_below_deferred_acceptance(spec: dict) -> None:
             da = solve(folder, strategy="da-student", seed=seed, time_limit=20)
             assert da.audit.ok and da.metrics["blocking_pairs"] == 0
             assert stable.metrics["placed"] >= da.metrics["placed"]
+
+
+def test_equal_ranks_in_rankings_csv_are_ties(tmp_path: Path) -> None:
+    """DESIGN §4a.3: equal ranks are ties. T1 (one seat) ranks S1 and S2 equally although S1
+    scores higher; S2 holds T1 and S1 wants it: a tie never blocks, so the stable optimum may
+    place either, and both students fit (S1 elsewhere) — worked out by hand."""
+    from matcher.compile import compile_season
+    from matcher.season import load_season as load
+
+    folder = write_season(
+        tmp_path, periods=1, objective=["placed"],
+        students=[{"student_id": "S1", "score": 95}, {"student_id": "S2", "score": 60}],
+        slots=[{"slot_id": "T1"}, {"slot_id": "T2"}],
+        preferences=[{"student_id": "S1", "slot_id": "T1", "rank": 1},
+                     {"student_id": "S1", "slot_id": "T2", "rank": 2},
+                     {"student_id": "S2", "slot_id": "T1", "rank": 1}],
+        rankings=[{"slot_id": "T1", "student_id": "S1", "rank": 1},
+                  {"slot_id": "T1", "student_id": "S2", "rank": 1}])
+    toml = (tmp_path / "season.toml").read_text(encoding="utf-8")
+    extra = "" if "[constraints]" in toml else "[constraints]\n"
+    (tmp_path / "season.toml").write_text(toml + extra + 'stability = "student-stable"\n',
+                                          encoding="utf-8")
+    compiled = compile_season(load(folder))
+    ranks = compiled.problem.ranking.edge_slot_rank
+    on_t1 = compiled.edges["slot"].to_numpy() == 0
+    assert len(set(ranks[on_t1].tolist())) == 1  # one rank for both: a tie
+    alloc = solve(folder, time_limit=10)
+    assert alloc.audit.ok and alloc.metrics["status"] == "optimal"
+    assert alloc.metrics["placed"] == 2  # S2 at T1, S1 at T2: S1 does not block T1 on a tie
+    assert alloc.metrics["blocking_pairs"] == 0
