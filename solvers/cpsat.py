@@ -185,18 +185,6 @@ class _Model:
             obj.coeffs.extend([-int(level.cover_weight)] * len(self.cover_vars))
         obj.scaling_factor = -1.0  # CP-SAT minimises: a maximisation is stored negated
 
-    def trivial_bound(self, level: Level) -> int:
-        """An upper bound no allocation can pass: every positive weight taken."""
-        w = level.weights
-        return int(w[w > 0].sum()) + max(level.cover_weight, 0) * len(self.cover_vars)
-
-    @staticmethod
-    def bound_of(problem: Problem, k: int) -> int:
-        """`trivial_bound` of level k without building the model."""
-        level = problem.levels[k]
-        w = level.weights
-        covers = int(np.count_nonzero(np.diff(problem.covers.ptr) > 0))
-        return int(w[w > 0].sum()) + max(level.cover_weight, 0) * covers
 
 
 def _tighten(built: _Model, expr: cp_model.LinearExpr, relax, incumbent: int | None) -> int:
@@ -401,7 +389,7 @@ def solve_cpsat(
         on_log("cpsat: too little time left to build the CP-SAT model; returning the flow hint")
         values = problem.level_values(best)
         bound = float(np.floor(first_bound + 1e-9 * max(1.0, abs(first_bound)))
-                      ) if np.isfinite(first_bound) else float(_Model.bound_of(problem, 0))
+                      ) if np.isfinite(first_bound) else float(problem.level_ceiling(0))
         return Solution("cpsat", best, Status.FEASIBLE, values, 0, bound,
                         relative_gap(values[0], bound) if problem.levels else 0.0,
                         time.perf_counter() - start, seed, "\n".join(lines),
@@ -418,7 +406,7 @@ def solve_cpsat(
         remaining = deadline - time.perf_counter()
         if remaining <= 0.01:
             stopped_status = Status.FEASIBLE
-            bound = float(built.trivial_bound(level))
+            bound = float(problem.level_ceiling(k))
             break
         use_lp = lp and (k == 0 or not prove_with_mip)  # racing, HiGHS bounds later levels
         relax = lp_bound(problem, k, fixed_values,
@@ -442,7 +430,7 @@ def solve_cpsat(
             if relax is not None:
                 bound = float(np.floor(relax.value + 1e-6 * max(1.0, abs(relax.value))))
             else:
-                bound = float(built.trivial_bound(level))
+                bound = float(problem.level_ceiling(k))
             break
         if prove_with_mip:
             status, found, bound, res = _race(built, expr, problem, k, best, fixed_values,
@@ -453,7 +441,7 @@ def solve_cpsat(
                 left = time_limit - det_used
                 if left <= 0.01:
                     stopped_status = Status.FEASIBLE
-                    bound = float(built.trivial_bound(level))
+                    bound = float(problem.level_ceiling(k))
                     break
                 params = {**(params or {}), "max_deterministic_time": left}
             handle: dict = {}
@@ -464,7 +452,7 @@ def solve_cpsat(
         if found is not None:
             best = found
         else:  # no CP-SAT solution in time: the earlier level's answer still holds
-            bound = float(built.trivial_bound(level))
+            bound = float(problem.level_ceiling(k))
         value = problem.level_values(best)[k]
         if status == cp_model.INFEASIBLE and problem.stable:
             on_log("no stable allocation meets every other rule of the season")

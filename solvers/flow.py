@@ -193,7 +193,7 @@ def solve_flow(
         remaining = deadline - time.perf_counter()
         if remaining <= 0.01:
             stopped = True
-            bound = _trivial_bound(p, k)
+            bound = float(p.level_ceiling(k))
             break
         level_deadline = deadline  # a level not proven stops the descent: it may use it all
         result = _level(p, k, net, flow, er, prio, cover_first, fixed, y, best, best_vals,
@@ -331,12 +331,3 @@ def _nonempty_covers(p: Problem) -> int:
 
 def _cover_edges(p: Problem) -> np.ndarray:
     return np.unique(p.covers.index) if len(p.covers) else np.zeros(0, dtype=np.int64)
-
-
-def _trivial_bound(p: Problem, k: int) -> float:
-    level = p.levels[k]
-    w = level.weights
-    ptr = p.agent_ptr
-    has = np.flatnonzero(np.diff(ptr) > 0)
-    per_agent = np.maximum.reduceat(w, ptr[has]) if len(has) else np.zeros(0)
-    return float(np.maximum(per_agent, 0).sum() + level.cover_weight * _nonempty_covers(p))

@@ -225,6 +225,16 @@ class Problem:
         covered = self.covered(chosen)
         return tuple(int(lv.weights @ x) + lv.cover_weight * covered for lv in self.levels)
 
+    def level_ceiling(self, k: int) -> int:
+        """A bound on level k no allocation can pass: each agent's best positive weight, and
+        every cover that has an edge covered. For a level whose search never started."""
+        level = self.levels[k]
+        ptr = self.agent_ptr
+        has = np.flatnonzero(np.diff(ptr) > 0)
+        best = np.maximum.reduceat(level.weights, ptr[has]) if len(has) else np.zeros(0)
+        covers = int(np.count_nonzero(np.diff(self.covers.ptr) > 0))
+        return int(np.maximum(best, 0).sum()) + max(level.cover_weight, 0) * covers
+
     def covered(self, chosen: np.ndarray) -> int:
         x = self.indicator(chosen)
         if not len(self.covers):
