@@ -16,7 +16,7 @@ from matcher.sandbox import (
     run_in_child,
     solve_json_isolated,
 )
-from tests.matcher.payloads import tiny_request
+from tests.matcher.payloads import sample_season, tiny_request
 
 
 def _without_timing(answer: dict) -> dict:
@@ -32,12 +32,14 @@ def test_isolated_solve_gives_the_in_process_answer() -> None:
 
 
 def test_hard_limit_kills_the_child() -> None:
+    # the 300-student sample, deterministic cpsat: several seconds of work, far past the limit
+    request = {"season": sample_season(), "time_limit": 60, "deterministic": True}
     started = time.perf_counter()
-    answer = solve_json_isolated(tiny_request(), hard_limit=0.2)
-    assert time.perf_counter() - started < 0.2 + 5  # kill and join, not the solve
+    answer = solve_json_isolated(request, hard_limit=0.5)
+    assert time.perf_counter() - started < 0.5 + 5  # kill and join, not the solve
     assert answer["ok"] is False and answer["status"] == "timeout"
     assert answer["errors"][0]["column"] == "time_limit"
-    assert "hard limit of 0.2 s" in answer["errors"][0]["message"]
+    assert "hard limit of 0.5 s" in answer["errors"][0]["message"]
     assert not mp.active_children()
 
 
