@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from matcher.models import schema_documents
 from matcher.portal import Limits, solve_json
 from matcher.service import app, create_app
-from tests.matcher.payloads import tiny_request
+from tests.matcher.payloads import sample_season, tiny_request
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -74,8 +74,9 @@ def test_season_errors_are_422_with_places(client: TestClient) -> None:
 
 
 def test_isolated_service_stops_at_the_hard_limit() -> None:
-    isolated = TestClient(create_app(isolate=True, hard_limit=0.05))
-    response = isolated.post("/solve", json=tiny_request())
+    isolated = TestClient(create_app(isolate=True, hard_limit=0.3))
+    request = {"season": sample_season(), "time_limit": 60, "deterministic": True}  # seconds
+    response = isolated.post("/solve", json=request)
     assert response.status_code == 504
     assert response.json()["status"] == "timeout"
 
