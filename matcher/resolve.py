@@ -17,8 +17,6 @@ level `kept - moved`, which prefers dropping a displaced student to moving them.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +30,7 @@ from matcher.report_data import ResultError
 from matcher.report_data import read_result as read_tables
 from matcher.results import write_result
 from matcher.season import Season
+from solvers.lp import settle_groups_and_priorities
 from solvers.problem import Level, Problem
 from solvers.registry import get_strategy
 from solvers.solution import Solution
@@ -138,23 +137,7 @@ def feasible_subset(problem: Problem, edges: np.ndarray) -> np.ndarray:
         if not taken[a] and np.all(load[rows] + coef <= problem.rhs[rows]):
             load[rows] += coef
             keep[e] = taken[a] = True
-    changed = True
-    while changed:
-        changed = False
-        for g in range(len(problem.groups)):
-            idx, _ = problem.groups.row(g)
-            n = int(keep[idx].sum())
-            if 0 < n < problem.group_min[g]:
-                keep[idx] = False
-                changed = True
-        placed = np.zeros(problem.n_agents, dtype=bool)
-        placed[problem.edge_agent[keep]] = True
-        for p in range(len(problem.priority_triggers)):
-            trig, _ = problem.priority_triggers.row(p)
-            agents, _ = problem.priority_agents.row(p)
-            if keep[trig].any() and not placed[agents].all():
-                keep[trig] = False
-                changed = True
+    settle_groups_and_priorities(problem, keep)
     out = np.flatnonzero(keep)
     return out if not problem.violations(out) else np.zeros(0, dtype=np.int64)
 
@@ -258,22 +241,4 @@ def diff(old: ResultFolder, alloc: Allocation, season: Season) -> pd.DataFrame:
 
 def write_resolved(resolved: Resolved, out: str | Path) -> Path:
     """The result folder of DESIGN §6 plus `changes.csv`, written whole or not at all."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    staged = tmp / "result"
-    old = out.with_name(f".{out.name}.old")
-    try:
-        write_result(resolved.allocation, staged)
-        resolved.changes.to_csv(staged / "changes.csv", index=False)
-        if out.exists():
-            if old.exists():
-                shutil.rmtree(old)
-            out.rename(old)
-            staged.rename(out)
-            shutil.rmtree(old)
-        else:
-            staged.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    return write_result(resolved.allocation, out, extra={"changes": resolved.changes})

@@ -7,13 +7,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from matcher.allocation import Allocation
 
 __all__ = ["write_result"]
 
 
-def write_result(allocation: Allocation, out: str | Path, overwrite: bool = True) -> Path:
-    """Write assignments.csv, ledger.csv, unplaced.csv and metrics.json into `out`.
+def write_result(allocation: Allocation, out: str | Path, overwrite: bool = True,
+                 extra: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write assignments.csv, ledger.csv, unplaced.csv and metrics.json into `out`, and each
+    table of `extra` as `<name>.csv` (an extension: `changes.csv` of `matcher resolve`).
 
     Everything goes to a sibling temporary folder first; only a complete result replaces `out`.
     """
@@ -26,6 +30,8 @@ def write_result(allocation: Allocation, out: str | Path, overwrite: bool = True
         allocation.assignments.to_csv(tmp / "assignments.csv", index=False)
         allocation.ledger.to_csv(tmp / "ledger.csv", index=False)
         allocation.unplaced.to_csv(tmp / "unplaced.csv", index=False)
+        for name, table in (extra or {}).items():
+            table.to_csv(tmp / f"{name}.csv", index=False)
         with open(tmp / "metrics.json", "w", encoding="utf-8") as fh:
             json.dump(allocation.metrics, fh, ensure_ascii=False, indent=2, default=_plain)
             fh.write("\n")
