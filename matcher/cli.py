@@ -156,6 +156,7 @@ def solve(
             loaded = _season_under(season, policy)
             left = max(0.05, time_limit - (time.perf_counter() - started))  # loading counts too
             alloc = _run_solve(loaded, strategy, left, seed, on_log, log)
+            alloc.metrics["season"] = str(season.resolve())  # explain/report find it here
     except SeasonError as exc:
         _print_issues(exc.issues)
         err_console.print(f"{len(exc.errors)} error(s): the season is invalid; nothing solved",
