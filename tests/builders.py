@@ -102,3 +102,13 @@ def _toml(v: object) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(_toml(x) for x in v) + "]"
     return str(v)
+
+
+def forget_season(out: Path) -> None:
+    """Drop the season `matcher solve` records in a result's metrics.json, as in a result
+    folder that comes from elsewhere."""
+    import json
+
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    metrics.pop("season", None)
+    (out / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from matcher.cli import app
 from matcher.resolve import read_result
 from matcher.season import load_season
-from tests.builders import write_season
+from tests.builders import forget_season, write_season
 
 runner = CliRunner()
 
@@ -63,6 +63,7 @@ def test_explain_errors(solved, tmp_path: Path) -> None:
     unknown = runner.invoke(app, ["explain", str(out), "--season", str(season), "--student",
                                   "S9"])
     assert unknown.exit_code == 1 and "unknown student 'S9'" in unknown.stderr
+    forget_season(out)  # a result folder from elsewhere, which names no season
     no_season = runner.invoke(app, ["explain", str(out), "--student", "S1"])
     assert no_season.exit_code == 2
     assert "does not say which season it was solved on: give --season" in no_season.stderr

@@ -18,7 +18,7 @@ import matcher.cli
 from matcher.cli import app
 from matcher.progress import finished_level, solving
 from matcher.season import load_season
-from tests.builders import slot, student, write_season
+from tests.builders import forget_season, slot, student, write_season
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "instances" / "sample"
@@ -129,6 +129,7 @@ def test_report_refuses_what_does_not_fit(walked, tmp_path: Path) -> None:
     other = write_season(tmp_path / "other", students=[student("S1")], slots=[slot("T1")])
     r = runner.invoke(app, ["report", str(out), "--season", str(other)])
     assert r.exit_code == 1 and "not in season" in r.stderr
+    forget_season(out)
     r = runner.invoke(app, ["report", str(out)])  # metrics.json names no season
     assert r.exit_code == 2 and "give --season" in r.stderr
     assert sorted(p.name for p in empty.iterdir()) == []
