@@ -18,7 +18,8 @@ from solvers.problem import Problem
 
 __all__ = ["sample_prices"]
 
-SAMPLE_AGENTS = (1_500, 6_000)  # agents in the sample, at least and at most: 2 % of them
+SAMPLE_AGENTS = (1_500, 2_500)  # agents in the sample, at least and at most: 2 % of them;
+# its LP grows fast with the sample (6,000 students: over 5 s, and no prices at all)
 
 
 def sample_prices(problem: Problem, net: Network, level: int, fixed: list[int], seed: int,
