@@ -207,7 +207,7 @@ def solve_flow(
             say(f"level {level.name}: {best_vals[k]} proven after {n} rounds")
             continue
         say(f"level {level.name}: {best_vals[k]}, bound {bound:.6g} after {n} rounds")
-        bound = float(cap)
+        bound = float(cap) if np.isfinite(cap) else float(p.level_ceiling(k))  # no whole round
         stopped = True
         break
     proven = len(fixed)
@@ -230,9 +230,9 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
            ) -> tuple[np.ndarray, tuple[int, ...], np.ndarray, float, int]:
     """Subgradient rounds on level k: (best edges, their values, multipliers, bound, rounds).
 
-    A round on every arc gives a bound; when such rounds are too slow for the level's time,
-    most rounds keep each agent's few best arcs (a heuristic point and an estimate only), and
-    every `_EXACT_EVERY`-th round, and the last, run on every arc."""
+    A round on every arc gives a bound. When such rounds are too slow for the level's time
+    (`_EXACT_ROUNDS`), only the first and the last run on every arc; the rounds between keep
+    each agent's few best arcs (a heuristic point and an estimate, no bound)."""
     level = p.levels[k]
     w_k = level.weights.astype(float)
     ties = lexicographic_priority(p, k + 1)
