@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -370,6 +371,7 @@ def solve_cpsat(
     if len(best) and problem.violations(best):
         best = np.zeros(0, dtype=np.int64)  # an infeasible hint is neither used nor returned
     first_bound = float("inf")
+    first: Solution | None = None
     if (not len(best) and flow_hint and problem.n_edges >= FLOW_HINT_EDGES and problem.levels
             and not problem.stable):
         share = (FLOW_SHARE if problem.n_edges < FLOW_MAJOR_EDGES else 0.5) * time_limit
@@ -387,13 +389,15 @@ def solve_cpsat(
             and deadline - time.perf_counter() < 2 * BUILD_SECONDS_PER_EDGE * problem.n_edges):
         # no time to build the model and search it: the flow's answer is the answer
         on_log("cpsat: too little time left to build the CP-SAT model; returning the flow hint")
+        if first is not None:  # the flow's own answer: what it proved, its bound and gap
+            return replace(first, strategy="cpsat", runtime_s=time.perf_counter() - start,
+                           log="\n".join([*lines, first.log]),
+                           info={**first.info, "fell_back_to": "flow"})
         values = problem.level_values(best)
-        bound = float(np.floor(first_bound + 1e-9 * max(1.0, abs(first_bound)))
-                      ) if np.isfinite(first_bound) else float(problem.level_ceiling(0))
+        bound = float(problem.level_ceiling(0))
         return Solution("cpsat", best, Status.FEASIBLE, values, 0, bound,
-                        relative_gap(values[0], bound) if problem.levels else 0.0,
-                        time.perf_counter() - start, seed, "\n".join(lines),
-                        {"workers": workers, "fell_back_to": "flow"})
+                        relative_gap(values[0], bound), time.perf_counter() - start, seed,
+                        "\n".join(lines), {"workers": workers, "fell_back_to": "hint"})
     built = _Model(problem)
     proven = 0
     bound = 0.0
