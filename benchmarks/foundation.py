@@ -18,12 +18,10 @@ Timings are recorded, never asserted: the machines are shared and noisy.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import hashlib
 import importlib
 import json
-import os
 import platform
 import shutil
 import statistics
@@ -35,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from machine import machine
+from machine import write_csv as save_csv
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -157,13 +156,7 @@ def bench_generated(students: int, seed: int, strategies: tuple[str, ...], time_
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
+    save_csv(path, rows, COLUMNS)
 
 
 TABLE = [("case", "case", "<"), ("students", "students", ">"), ("strategy", "strategy", "<"),

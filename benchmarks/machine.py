@@ -1,9 +1,13 @@
-"""Which machine a benchmark ran on, for the results files: host, CPU model and cores."""
+"""The results files of the benchmark scripts: which machine they ran on (host, CPU model and
+cores), and one atomic CSV writer for all of them."""
 
 from __future__ import annotations
 
+import csv
 import os
 import platform
+from collections.abc import Iterable
+from pathlib import Path
 
 
 def cpu_model() -> str:
@@ -19,3 +23,15 @@ def cpu_model() -> str:
 
 def machine() -> str:
     return f"{platform.node()}; {cpu_model()}; {os.cpu_count()} cores"
+
+
+def write_csv(path: Path, rows: Iterable[dict], columns: list[str]) -> None:
+    """`rows` (only `columns`, in that order) to a temporary file renamed onto `path`, so an
+    interrupted study never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)

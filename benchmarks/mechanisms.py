@@ -27,9 +27,7 @@ are recorded, never asserted: the machines are shared and noisy.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import os
 import platform
 import statistics
 import sys
@@ -47,6 +45,7 @@ RESULTS = HERE / "results"
 sys.path.insert(0, str(ROOT))
 
 from machine import machine  # noqa: E402  (beside this script)
+from machine import write_csv as save_csv  # noqa: E402
 
 from solvers.mechanisms import Market, blocking_pairs, da_enterprise, da_student  # noqa: E402
 
@@ -237,16 +236,9 @@ def bench_package(n: int, say: Callable[[str], None]) -> list[dict]:
 
 
 def write_csv(path: Path, rows: list[dict], date: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS)
-        w.writeheader()
-        for row in rows:
-            w.writerow({**row, "date": date, "machine": machine(),
-                        "wall_min": f"{row['wall_min']:.4f}",
-                        "wall_median": f"{row['wall_median']:.4f}"})
-    os.replace(tmp, path)
+    save_csv(path, ({**row, "date": date, "machine": machine(),
+                     "wall_min": f"{row['wall_min']:.4f}",
+                     "wall_median": f"{row['wall_median']:.4f}"} for row in rows), COLUMNS)
 
 
 TABLE = [("case", "<"), ("pairs", ">"), ("what", "<"), ("runs", ">"), ("wall_min", ">"),

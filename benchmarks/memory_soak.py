@@ -12,7 +12,6 @@ after the warm-up, in KiB per solve: flat memory reads as a slope near zero.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import gc
 import os
@@ -27,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from machine import machine  # noqa: E402
+from machine import write_csv as save_csv  # noqa: E402
 
 from matcher.portal import payload_from_folder, solve_json  # noqa: E402
 
@@ -82,13 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if i % 10 == 0 or i == 1:
             print(f"solve {i:4d}: RSS {rows[-1]['rss_mib']:8.1f} MiB, {wall:.2f} s, "
                   f"{answer['status']}", flush=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(out)
+    save_csv(out, rows, COLUMNS)
     rss = [r["rss_mib"] for r in rows]
     slope = slope_kib(rss, args.warmup)
     walls = [r["wall_s"] for r in rows]

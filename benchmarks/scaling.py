@@ -24,7 +24,6 @@ are recorded, never asserted.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import platform
@@ -35,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from machine import machine
+from machine import write_csv as save_csv
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -132,15 +132,8 @@ def run_one(folder: Path, strategy: str, time_limit: float, seed: int) -> dict:
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
-    """All rows so far, written to a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: r.get(k) for k in COLUMNS})
-    tmp.replace(path)
+    """All rows so far, written atomically."""
+    save_csv(path, rows, COLUMNS)
 
 
 def plot(rows: list[dict], path: Path) -> None:
