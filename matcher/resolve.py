@@ -33,6 +33,7 @@ from matcher.season import Season
 from solvers.lp import settle_groups_and_priorities
 from solvers.problem import Level, Problem
 from solvers.registry import get_strategy
+from solvers.repair import EdgeRows
 from solvers.solution import Solution
 
 __all__ = ["CHANGE_COLUMNS", "CHANGE_KINDS", "LEVEL_STRATEGIES", "Resolved", "ResultError",
@@ -123,16 +124,12 @@ def feasible_subset(problem: Problem, edges: np.ndarray) -> np.ndarray:
     edges = np.unique(np.asarray(edges, dtype=np.int64))
     if not len(edges):
         return edges
-    n_rows = len(problem.rows)
-    owner = np.repeat(np.arange(n_rows), np.diff(problem.rows.ptr))
-    order = np.argsort(problem.rows.index, kind="stable")
-    col_ptr = np.searchsorted(problem.rows.index[order], np.arange(problem.n_edges + 1))
-    load = np.zeros(n_rows, dtype=np.int64)
+    er = EdgeRows(problem)
+    load = np.zeros(len(problem.rows), dtype=np.int64)
     keep = np.zeros(problem.n_edges, dtype=bool)
     taken = np.zeros(problem.n_agents, dtype=bool)
     for e in edges:
-        sel = order[col_ptr[e]:col_ptr[e + 1]]
-        rows, coef = owner[sel], problem.rows.coef[sel]
+        rows, coef = er.row[er.ptr[e]:er.ptr[e + 1]], er.coef[er.ptr[e]:er.ptr[e + 1]]
         a = problem.edge_agent[e]
         if not taken[a] and np.all(load[rows] + coef <= problem.rhs[rows]):
             load[rows] += coef
