@@ -27,7 +27,8 @@ class Network:
     `leaf[e]` is the first node an edge's unit of flow enters (-1: straight to the sink);
     node i then runs to `parent[i]` (-1: the sink) with capacity `capacity[i]`. `relaxed` lists
     the rows the network does not hold exactly; `matrix` is those rows as a sparse matrix over
-    the edges, each scaled by its largest coefficient, with `rhs` scaled alike.
+    the edges, each divided by `scale` (its largest coefficient, at least 1), with `rhs` scaled
+    alike. A price per unit of an original row is a price per unit of `matrix` over `scale`.
     """
 
     leaf: np.ndarray
@@ -36,6 +37,7 @@ class Network:
     relaxed: np.ndarray
     matrix: sp.csr_matrix
     rhs: np.ndarray
+    scale: np.ndarray
 
     @property
     def n_nodes(self) -> int:
@@ -93,9 +95,10 @@ def build_network(problem: Problem) -> Network:
                    *scaled_rows(problem, relaxed_rows))
 
 
-def scaled_rows(problem: Problem, which: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+def scaled_rows(problem: Problem, which: np.ndarray
+                ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """The rows `which` as a CSR matrix over edges, each divided by its largest coefficient,
-    so that one step size suits a seat and a budget in fen alike."""
+    so that one step size suits a seat and a budget in fen alike: (matrix, rhs, divisors)."""
     rows = problem.rows
     lengths = np.diff(rows.ptr)[which]
     starts = rows.ptr[which]
@@ -108,4 +111,4 @@ def scaled_rows(problem: Problem, which: np.ndarray) -> tuple[sp.csr_matrix, np.
         np.maximum.at(scale, owner, coef)
     matrix = sp.csr_matrix((coef / scale[owner], (owner, rows.index[member])),
                            shape=(len(which), problem.n_edges))
-    return matrix, problem.rhs[which] / scale
+    return matrix, problem.rhs[which] / scale, scale

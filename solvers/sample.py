@@ -69,8 +69,4 @@ def sample_prices(problem: Problem, net: Network, level: int, fixed: list[int], 
     dual = np.abs(np.asarray(h.getSolution().row_dual)[base:])  # a <= row of a max: price >= 0
     price = np.zeros(len(rows))
     price[used] = dual
-    scale = np.ones(len(net.relaxed))
-    coef_max = np.zeros(len(rows))
-    np.maximum.at(coef_max, owner, rows.coef.astype(float))
-    scale = np.maximum(coef_max[net.relaxed], 1.0)
-    return price[net.relaxed] * scale
+    return price[net.relaxed] * net.scale  # per unit of the network's scaled rows
