@@ -238,7 +238,7 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
     ties = lexicographic_priority(p, k + 1)
     eps = _TIE_SHARE / max(1, p.n_agents)
     tie_slack = eps * _negative_share(p, ties)
-    cover_bound = level.cover_weight * _nonempty_covers(p)
+    cover_bound = level.cover_weight * p.coverable
     held = [j for j in range(k) if p.levels[j].cover_weight == 0]  # covers stay out
     w_held = [p.levels[j].weights.astype(float) for j in held]
     mu = np.zeros(len(held))
@@ -323,10 +323,6 @@ def _negative_share(p: Problem, ties: np.ndarray) -> float:
     has = np.flatnonzero(np.diff(ptr) > 0)
     lows = np.minimum.reduceat(ties, ptr[has])
     return float(-np.minimum(lows, 0.0).sum())
-
-
-def _nonempty_covers(p: Problem) -> int:
-    return int(np.count_nonzero(np.diff(p.covers.ptr) > 0)) if len(p.covers) else 0
 
 
 def _cover_edges(p: Problem) -> np.ndarray:

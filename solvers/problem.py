@@ -232,8 +232,12 @@ class Problem:
         ptr = self.agent_ptr
         has = np.flatnonzero(np.diff(ptr) > 0)
         best = np.maximum.reduceat(level.weights, ptr[has]) if len(has) else np.zeros(0)
-        covers = int(np.count_nonzero(np.diff(self.covers.ptr) > 0))
-        return int(np.maximum(best, 0).sum()) + max(level.cover_weight, 0) * covers
+        return int(np.maximum(best, 0).sum()) + max(level.cover_weight, 0) * self.coverable
+
+    @property
+    def coverable(self) -> int:
+        """Covers that hold an edge: the most that any allocation can cover."""
+        return int(np.count_nonzero(np.diff(self.covers.ptr) > 0))
 
     def covered(self, chosen: np.ndarray) -> int:
         x = self.indicator(chosen)
