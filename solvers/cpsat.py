@@ -370,7 +370,6 @@ def solve_cpsat(
     best = np.asarray(hint if hint is not None else [], dtype=np.int64)
     if len(best) and problem.violations(best):
         best = np.zeros(0, dtype=np.int64)  # an infeasible hint is neither used nor returned
-    first_bound = float("inf")
     first: Solution | None = None
     if (not len(best) and flow_hint and problem.n_edges >= FLOW_HINT_EDGES and problem.levels
             and not problem.stable):
@@ -381,8 +380,6 @@ def solve_cpsat(
                            iterations=FLOW_HINT_ROUNDS if deterministic else None,
                            deterministic=deterministic)
         best = first.edges
-        if first.proven == 0 and np.isfinite(first.bound):
-            first_bound = first.bound  # the flow's bound on the first level
         on_log(f"flow hint: {first.objective} in {first.runtime_s:.2f} s ({first.status}, "
                f"gap {first.gap:.2e})")
     if (not deterministic and len(best)
@@ -488,9 +485,8 @@ def solve_cpsat(
         break
     best_values = problem.level_values(best)
     gap = 0.0
-    if proven == 0:
-        bound = min(bound, float(np.floor(first_bound + 1e-9 * max(1.0, abs(first_bound))))
-                    if np.isfinite(first_bound) else bound)
+    if proven == 0 and first is not None and first.proven == 0:
+        bound = min(bound, first.bound)  # the flow's bound on the first level (already floored)
     if proven < len(problem.levels):
         value_here = best_values[proven] if problem.levels else 0
         gap = relative_gap(value_here, bound)
