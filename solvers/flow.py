@@ -132,10 +132,6 @@ class _Flow:
         return mask, float(m) / scale  # |rounding| < 0.5/scale per arc, on both sides
 
 
-def _better(a: tuple[int, ...], b: tuple[int, ...] | None) -> bool:
-    return b is None or a > b
-
-
 @register("flow")
 def solve_flow(
     problem: Problem,
@@ -291,7 +287,7 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
             cand = repair(p, xhat.copy(), prio, er)
             fill(p, cand, prio, er, cover_first)
             vals = p.level_values(np.flatnonzero(cand))
-            if _better(vals, best_vals):
+            if vals > best_vals:  # lexicographic: earlier levels are held at their optimum
                 best, best_vals = np.flatnonzero(cand), vals
         if exact:
             whole_time = time.perf_counter() - round_start

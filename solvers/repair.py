@@ -28,6 +28,7 @@ class EdgeRows:
         self.row = owner[order]
         self.coef = rows.coef[order]
         self.ptr = np.searchsorted(rows.index[order], np.arange(problem.n_edges + 1))
+        self.edge = rows.index[order]  # the edge of each entry, beside `row` and `coef`
         self.owner = owner
         self.problem = problem
 
@@ -77,12 +78,11 @@ def fill(problem: Problem, x: np.ndarray, weight: np.ndarray, er: EdgeRows,
     useful = (weight > 0) | (bonus > 0)
     useful &= ~_closed_group_edges(p, x)  # an edge cannot open an order class on its own
     prio = _Priorities(p, placed)
-    member_edge = np.repeat(np.arange(p.n_edges), np.diff(er.ptr))
     for _ in range(_MAX_PASSES):
         cand = useful & ~placed[p.edge_agent] & ~prio.waiting()
         tight = er.coef > slack[er.row]
         if tight.any():
-            cand[member_edge[tight]] = False
+            cand[er.edge[tight]] = False
         idx = np.flatnonzero(cand)
         if not len(idx):
             return x
@@ -104,7 +104,6 @@ def fill(problem: Problem, x: np.ndarray, weight: np.ndarray, er: EdgeRows,
             fits[by_row] = (csum - base) <= slack[r_sorted]
         ok = np.ones(len(chosen), dtype=bool)
         np.logical_and.at(ok, pos, fits)
-        ok &= prio.allowed(chosen)
         if not ok.any():
             break
         take = chosen[ok]
