@@ -16,9 +16,10 @@ from dataclasses import replace
 import numpy as np
 from ortools.sat.python import cp_model
 
+from solvers.colgen import ColumnLP
 from solvers.flow import lexicographic_priority, solve_flow
 from solvers.highs import LevelResult, MipModel
-from solvers.lp import lp_bound, round_down
+from solvers.lp import round_down
 from solvers.problem import Level, Problem
 from solvers.registry import register
 from solvers.repair import EdgeRows, fill
@@ -335,7 +336,8 @@ def solve_cpsat(
 ) -> Solution:
     """Solve `problem` lexicographically with CP-SAT within `time_limit` seconds in all.
 
-    With `lp` (the default) a level first gets its LP relaxation from HiGHS: the LP value caps
+    With `lp` (the default) a level first gets its LP relaxation from HiGHS, by column
+    generation (`solvers.colgen`) from the best allocation so far: the LP value caps
     the level's objective (CP-SAT then proves optimality as soon as it meets it), the rounded
     LP point is the first hint, and edges whose reduced cost shows they cannot reach the hint's
     value are fixed to 0 (reduced-cost fixing). When HiGHS races CP-SAT, only the first level
@@ -396,6 +398,7 @@ def solve_cpsat(
                         relative_gap(values[0], bound), time.perf_counter() - start, seed,
                         "\n".join(lines), {"workers": workers, "fell_back_to": "hint"})
     built = _Model(problem)
+    lp_model: ColumnLP | None = None  # the LP by columns, kept across levels
     proven = 0
     bound = 0.0
     stopped_status = Status.OPTIMAL
@@ -410,10 +413,14 @@ def solve_cpsat(
             bound = float(problem.level_ceiling(k))
             break
         use_lp = lp and (k == 0 or not prove_with_mip)  # racing, HiGHS bounds later levels
-        relax = lp_bound(problem, k, fixed_values,
-                         time_limit=remaining if deterministic else remaining / 3,
-                         iteration_limit=LP_ITERATIONS if deterministic else None
-                         ) if use_lp else None
+        relax = None
+        if use_lp:
+            if lp_model is None:
+                lp_model = ColumnLP(problem, side_rows=False)
+            relax = lp_model.solve(k, start=best, incumbent=problem.level_values(best)[k]
+                                   if len(best) else None,
+                                   time_limit=remaining if deterministic else remaining / 3,
+                                   iteration_limit=LP_ITERATIONS if deterministic else None)
         if relax is not None:
             if k == 0:
                 rounded = round_down(problem, relax.x)
@@ -476,6 +483,8 @@ def solve_cpsat(
         if status == cp_model.OPTIMAL:
             built.model.add(expr >= value)
             fixed_values.append(value)
+            if lp_model is not None:
+                lp_model.fix_level(k, value)
             proven += 1
             bound = float(value)
             best = _topped_up(problem, best, proven, built)

@@ -24,6 +24,8 @@ from collections.abc import Callable
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from solvers.colgen import ColumnLP
+from solvers.lp import round_down
 from solvers.network import Network, build_network
 from solvers.problem import Problem
 from solvers.registry import register
@@ -46,6 +48,8 @@ _PROBE = 0.03  # quick rounds' extra price on the relaxed rows
 _THETA_WARM = 0.25  # first step factor when the multipliers start from good prices
 _SAMPLE_FROM = 5_000  # from this many agents the first multipliers come from a sample's LP
 _ARC_SECONDS = 5e-6  # a round's time per edge, measured on a 2-core machine: the first guess
+_ROUNDS_SHARE = 0.3  # of a level's time, for the subgradient rounds when the LP follows them
+LP_ITERATIONS = 2_000_000  # simplex iterations of the LP by columns in deterministic mode
 
 
 def lexicographic_priority(problem: Problem, first: int = 0) -> np.ndarray:
@@ -142,6 +146,7 @@ def solve_flow(
     log: bool | Callable[[str], None] | None = None,
     iterations: int | None = None,
     deterministic: bool = False,
+    columns: bool = True,
 ) -> Solution:
     """Solve `problem` by Lagrangian relaxation around min-cost flow, within `time_limit` s.
 
@@ -150,6 +155,11 @@ def solve_flow(
     (`DETERMINISTIC_ROUNDS`) and lets the wall clock run to three times the limit; every round
     then runs on every arc. `seed` is accepted for the common signature; the method has no
     randomness.
+
+    With `columns` (the default) the subgradient rounds get a share of each level's time and
+    the LP relaxation by column generation (`solvers.colgen`), started from their best
+    allocation, the rest: its bound is the LP's, tighter than the rounds reach, and its point,
+    rounded down and filled, is often the best allocation found.
     """
     start = time.perf_counter()
     if deterministic:
@@ -177,6 +187,7 @@ def solve_flow(
     best = np.flatnonzero(x)
     best_vals = p.level_values(best)
     fixed: list[int] = []
+    lp = ColumnLP(p, side_rows=False) if columns and p.n_edges else None
     y = np.zeros(len(net.relaxed))
     bound = float("inf")
     rounds = 0
@@ -191,14 +202,22 @@ def solve_flow(
             stopped = True
             bound = float(p.level_ceiling(k))
             break
-        level_deadline = deadline  # a level not proven stops the descent: it may use it all
+        # a level not proven stops the descent: it may use all the time. The subgradient
+        # rounds take a share; the LP by columns, from their best allocation, the rest.
+        lp_on = lp is not None and p.levels[k].weights.any()
+        level_deadline = deadline - (1.0 - _ROUNDS_SHARE) * remaining if lp_on else deadline
         result = _level(p, k, net, flow, er, prio, cover_first, fixed, y, best, best_vals,
                         level_deadline, iterations, say)
         best, best_vals, y, bound, n = result
         rounds += n
+        if lp_on and best_vals[k] < np.floor(bound + 1e-9 * max(1.0, abs(bound))):
+            best, best_vals, bound = _by_columns(p, k, lp, best, best_vals, bound, prio, er,
+                                                 cover_first, deadline, deterministic, say)
         cap = np.floor(bound + 1e-9 * max(1.0, abs(bound)))
         if best_vals[k] >= cap:
             fixed.append(best_vals[k])
+            if lp is not None:
+                lp.fix_level(k, best_vals[k])
             bound = float(best_vals[k])
             say(f"level {level.name}: {best_vals[k]} proven after {n} rounds")
             continue
@@ -309,6 +328,30 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
         lam = np.maximum(0.0, lam + step * g_lam)
         mu = np.maximum(0.0, mu + step * g_mu)
     return best, best_vals, lam, best_bound, n
+
+
+def _by_columns(p: Problem, k: int, lp: ColumnLP, best: np.ndarray,
+                best_vals: tuple[int, ...], bound: float, prio: np.ndarray, er: EdgeRows,
+                cover_first: np.ndarray, deadline: float, deterministic: bool,
+                say: Callable[[str], None]) -> tuple[np.ndarray, tuple[int, ...], float]:
+    """Level k's LP by columns from `best`: the lower of its bound and `bound`, and its point
+    rounded down and filled when that beats `best`."""
+    t0 = time.perf_counter()
+    relax = lp.solve(k, start=best, time_limit=max(0.05, deadline - t0),
+                     iteration_limit=LP_ITERATIONS if deterministic else None,
+                     incumbent=best_vals[k])
+    if relax is None:
+        say(f"level {p.levels[k].name}: no LP by columns in time")
+        return best, best_vals, bound
+    cand = np.zeros(p.n_edges, dtype=bool)
+    cand[round_down(p, relax.x)] = True
+    fill(p, cand, prio, er, cover_first)
+    vals = p.level_values(np.flatnonzero(cand))
+    if vals > best_vals:
+        best, best_vals = np.flatnonzero(cand), vals
+    say(f"level {p.levels[k].name}: LP by columns {relax.value:.6g} with {len(lp.cols)} "
+        f"columns in {time.perf_counter() - t0:.2f} s; rounded {vals[k]}")
+    return best, best_vals, min(bound, relax.value)
 
 
 def _negative_share(p: Problem, ties: np.ndarray) -> float:

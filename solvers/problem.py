@@ -234,6 +234,21 @@ class Problem:
         best = np.maximum.reduceat(level.weights, ptr[has]) if len(has) else np.zeros(0)
         return int(np.maximum(best, 0).sum()) + max(level.cover_weight, 0) * self.coverable
 
+    def closed_edges(self) -> np.ndarray:
+        """Mask of the edges no feasible allocation can choose: one that alone passes a row's
+        right-hand side, or a member of an order class with fewer distinct agents than its
+        minimum (the class can never open). Leaving them out of a relaxation only tightens it."""
+        closed = np.zeros(self.n_edges, dtype=bool)
+        if len(self.rows.index):
+            owner = np.repeat(np.arange(len(self.rows)), np.diff(self.rows.ptr))
+            over = self.rows.coef > self.rhs[owner]
+            closed[self.rows.index[over]] = True
+        for g in range(len(self.groups)):
+            idx, _ = self.groups.row(g)
+            if len(np.unique(self.edge_agent[idx])) < self.group_min[g]:
+                closed[idx] = True
+        return closed
+
     @property
     def coverable(self) -> int:
         """Covers that hold an edge: the most that any allocation can cover."""

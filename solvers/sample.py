@@ -16,7 +16,7 @@ from solvers.highs import new_highs
 from solvers.network import Network
 from solvers.problem import Problem
 
-__all__ = ["sample_prices"]
+__all__ = ["sample_prices", "sample_row_prices"]
 
 SAMPLE_AGENTS = (1_500, 2_500)  # agents in the sample, at least and at most: 2 % of them;
 # its LP grows fast with the sample (6,000 students: over 5 s, and no prices at all)
@@ -27,6 +27,13 @@ def sample_prices(problem: Problem, net: Network, level: int, fixed: list[int], 
     """Multipliers for `net.relaxed` (in its scaled units) from the LP of a random sample of
     `agents` agents on level `level`; zeros when the LP fails. Earlier levels (`fixed`) are
     left out: their constraints do not scale with the sample."""
+    price = sample_row_prices(problem, level, seed, agents)
+    return price[net.relaxed] * net.scale  # per unit of the network's scaled rows
+
+
+def sample_row_prices(problem: Problem, level: int, seed: int, agents: int | None = None
+                      ) -> np.ndarray:
+    """A price for every packing row of `problem` (zeros when the sample's LP fails)."""
     p = problem
     if agents is None:
         agents = int(np.clip(p.n_agents // 50, *SAMPLE_AGENTS))
@@ -35,8 +42,8 @@ def sample_prices(problem: Problem, net: Network, level: int, fixed: list[int], 
     chosen[rng.choice(p.n_agents, size=min(agents, p.n_agents), replace=False)] = True
     frac = chosen.sum() / max(1, p.n_agents)
     edges = np.flatnonzero(chosen[p.edge_agent])
-    if not len(edges) or not len(net.relaxed):
-        return np.zeros(len(net.relaxed))
+    if not len(edges) or not len(p.rows):
+        return np.zeros(len(p.rows))
     col = np.full(p.n_edges, -1, dtype=np.int64)
     col[edges] = np.arange(len(edges))
     rows = p.rows
@@ -65,8 +72,8 @@ def sample_prices(problem: Problem, net: Network, level: int, fixed: list[int], 
     h.setOptionValue("simplex_strategy", 4)  # primal: x = 0 is feasible; faster here
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return np.zeros(len(net.relaxed))
+        return np.zeros(len(p.rows))
     dual = np.abs(np.asarray(h.getSolution().row_dual)[base:])  # a <= row of a max: price >= 0
     price = np.zeros(len(rows))
     price[used] = dual
-    return price[net.relaxed] * net.scale  # per unit of the network's scaled rows
+    return price
