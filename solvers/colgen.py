@@ -218,6 +218,10 @@ class ColumnLP:
                 if used_iterations >= iteration_limit:
                     break
                 h.setOptionValue("simplex_iteration_limit", iteration_limit - used_iterations)
+            if not self.cols:  # nothing to choose: the zero prices price everything
+                pi, mu = np.zeros(len(self.rows.lo)), np.zeros(len(self.level_rows))
+                d, bound = self._price(cost, pi, mu)
+                return LPBound(bound, np.zeros(n), np.minimum(d[:n], 0.0))
             h.run()
             used_iterations += int(h.getInfo().simplex_iteration_count)
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
