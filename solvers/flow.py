@@ -33,7 +33,7 @@ from solvers.repair import EdgeRows, fill, repair
 from solvers.sample import sample_prices
 from solvers.solution import Solution, Status, relative_gap
 
-__all__ = ["DETERMINISTIC_ROUNDS", "lexicographic_priority", "solve_flow"]
+__all__ = ["DETERMINISTIC_ROUNDS", "lexicographic_priority", "lp_seconds", "solve_flow"]
 
 DETERMINISTIC_ROUNDS = 40  # subgradient rounds per level in deterministic mode
 
@@ -50,6 +50,7 @@ _SAMPLE_FROM = 5_000  # from this many agents the first multipliers come from a 
 _ARC_SECONDS = 5e-6  # a round's time per edge, measured on a 2-core machine: the first guess
 _ROUNDS_SHARE = 0.3  # of a level's time, for the subgradient rounds when the LP follows them
 LP_ITERATIONS = 2_000_000  # simplex iterations of the LP by columns in deterministic mode
+_LP_SECONDS_PER_MILLION = 6.0  # see lp_seconds
 
 
 def lexicographic_priority(problem: Problem, first: int = 0) -> np.ndarray:
@@ -187,7 +188,11 @@ def solve_flow(
     best = np.flatnonzero(x)
     best_vals = p.level_values(best)
     fixed: list[int] = []
-    lp = ColumnLP(p, side_rows=False) if columns and p.n_edges else None
+    # the LP by columns where it can be expected to converge in the time (decided from the
+    # size and the limit alone, so that a deterministic solve decides the same way)
+    lp = ColumnLP(p, side_rows=False) if (
+        columns and p.n_edges
+        and lp_seconds(p.n_edges) <= (1.0 - _ROUNDS_SHARE) * time_limit) else None
     y = np.zeros(len(net.relaxed))
     bound = float("inf")
     rounds = 0
@@ -205,7 +210,9 @@ def solve_flow(
         # a level not proven stops the descent: it may use all the time. The subgradient
         # rounds take a share; the LP by columns, from their best allocation, the rest.
         lp_on = lp is not None and p.levels[k].weights.any()
-        level_deadline = deadline - (1.0 - _ROUNDS_SHARE) * remaining if lp_on else deadline
+        level_deadline = deadline
+        if lp_on and not deterministic:  # deterministic rounds are capped by count instead
+            level_deadline = deadline - (1.0 - _ROUNDS_SHARE) * remaining
         result = _level(p, k, net, flow, er, prio, cover_first, fixed, y, best, best_vals,
                         level_deadline, iterations, say)
         best, best_vals, y, bound, n = result
@@ -328,6 +335,13 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
         lam = np.maximum(0.0, lam + step * g_lam)
         mu = np.maximum(0.0, mu + step * g_mu)
     return best, best_vals, lam, best_bound, n
+
+
+def lp_seconds(n_edges: int) -> float:
+    """The LP by columns' time on a generated season of `n_edges` edges, measured on 2 cores
+    from the rounds' allocation: 1.6 s at 513,000 edges, 32 s at 2.5 million (it grows as
+    the size to the power 1.9); a guide to whether it fits, never a limit."""
+    return _LP_SECONDS_PER_MILLION * (n_edges / 1e6) ** 1.9
 
 
 def _by_columns(p: Problem, k: int, lp: ColumnLP, best: np.ndarray,
