@@ -111,6 +111,7 @@ class ColumnLP:
         self.level_rows: list[tuple[np.ndarray, float]] = []  # (dense row, lower bound)
         self.at = np.full(self.ncol, -1, dtype=np.int64)  # column -> HiGHS column, -1 if absent
         self.cols: list[int] = []
+        self.point = np.zeros(self.n)  # the last restricted LP's point: the best to round
         h = self.h = new_highs()
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         h.setOptionValue("simplex_strategy", 4)  # primal: x = 0 is feasible; warm after columns
@@ -213,7 +214,8 @@ class ColumnLP:
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            h.setOptionValue("time_limit", max(0.05, left))
+            h.setOptionValue("time_limit", h.getRunTime() + max(0.05, left))  # HiGHS' clock
+            # runs on across the runs of one instance
             if iteration_limit is not None:
                 if used_iterations >= iteration_limit:
                     break
@@ -231,6 +233,7 @@ class ColumnLP:
             absent = self.at[:n] < 0
             enter = absent & (d[:n] > _TOL) & (self.upper[:n] > 0)
             value = float(h.getInfo().objective_function_value)
+            self.point = self._point()
             if not enter.any():
                 bound = min(bound, value)  # every column priced: the LP optimum itself
             if best is None or bound < best.value:
@@ -246,15 +249,18 @@ class ColumnLP:
             self._add(new)
         return best
 
-    def _answer(self, bound: float, d: np.ndarray, converged: bool) -> LPBound:
-        n = self.n
-        x = np.zeros(n)
+    def _point(self) -> np.ndarray:
+        """The restricted LP's solution over all edges (0 where a column is absent)."""
+        x = np.zeros(self.n)
         vals = np.asarray(self.h.getSolution().col_value)
-        present = np.flatnonzero(self.at[:n] >= 0)
+        present = np.flatnonzero(self.at[:self.n] >= 0)
         x[present] = vals[self.at[present]]
+        return x
+
+    def _answer(self, bound: float, d: np.ndarray, converged: bool) -> LPBound:
         # fixing an edge to 0 is sound only where the bound falls when it is forced in
-        rc = np.minimum(d[:n], 0.0) if not converged else d[:n]
-        return LPBound(bound, x, rc)
+        rc = np.minimum(d[:self.n], 0.0) if not converged else d[:self.n]
+        return LPBound(bound, self.point, rc)
 
     def _best_per_agent(self, score: np.ndarray, skip: np.ndarray, per: int) -> np.ndarray:
         """Up to `per` edges per agent with the highest score, leaving out `skip`."""

@@ -212,7 +212,8 @@ def solve_flow(
         lp_on = lp is not None and p.levels[k].weights.any()
         level_deadline = deadline
         if lp_on and not deterministic:  # deterministic rounds are capped by count instead
-            level_deadline = deadline - (1.0 - _ROUNDS_SHARE) * remaining
+            reserve = max((1.0 - _ROUNDS_SHARE) * remaining, 1.3 * lp_seconds(p.n_edges))
+            level_deadline = deadline - min(reserve, remaining)  # the first round always runs
         result = _level(p, k, net, flow, er, prio, cover_first, fixed, y, best, best_vals,
                         level_deadline, iterations, say)
         best, best_vals, y, bound, n = result
@@ -278,7 +279,7 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
     whole_time = _ARC_SECONDS * p.n_edges  # guesses until the first rounds are timed
     quick_time = whole_time / 3
     quick_since_primal = 0
-    while time.perf_counter() < deadline and (iterations is None or n < iterations):
+    while (n == 0 or time.perf_counter() < deadline) and (iterations is None or n < iterations):
         left = deadline - time.perf_counter()
         every_round_whole = iterations is not None or whole_time * _EXACT_ROUNDS < budget
         last = not every_round_whole and n > 0 and left < 1.5 * whole_time + quick_time
@@ -358,7 +359,7 @@ def _by_columns(p: Problem, k: int, lp: ColumnLP, best: np.ndarray,
         say(f"level {p.levels[k].name}: no LP by columns in time")
         return best, best_vals, bound
     cand = np.zeros(p.n_edges, dtype=bool)
-    cand[round_down(p, relax.x)] = True
+    cand[round_down(p, lp.point)] = True  # the last restricted LP: its value is the highest
     fill(p, cand, prio, er, cover_first)
     vals = p.level_values(np.flatnonzero(cand))
     if vals > best_vals:

@@ -168,7 +168,8 @@ class MipModel:
         if self.ncol == 0:  # nothing to choose: the empty allocation is optimal
             return LevelResult(np.zeros(0, dtype=np.int64), 0, 0.0, True)
         self.set_objective(k)
-        h.setOptionValue("time_limit", max(0.05, float(time_limit)))
+        # HiGHS' clock runs on across the runs of one instance: the limit is on that clock
+        h.setOptionValue("time_limit", h.getRunTime() + max(0.05, float(time_limit)))
         h.setOptionValue("random_seed", int(seed))
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", 0.99)  # every level value is an integer
