@@ -51,6 +51,7 @@ _ARC_SECONDS = 5e-6  # a round's time per edge, measured on a 2-core machine: th
 _ROUNDS_SHARE = 0.3  # of a level's time, for the subgradient rounds when the LP follows them
 LP_ITERATIONS = 2_000_000  # simplex iterations of the LP by columns in deterministic mode
 _LP_SECONDS_PER_MILLION = 6.0  # see lp_seconds
+_FINISH_SECONDS_PER_EDGE = 1e-6  # rounding and filling the LP's point: 1.3 s at 2.5M edges
 
 
 def lexicographic_priority(problem: Problem, first: int = 0) -> np.ndarray:
@@ -352,7 +353,8 @@ def _by_columns(p: Problem, k: int, lp: ColumnLP, best: np.ndarray,
     """Level k's LP by columns from `best`: the lower of its bound and `bound`, and its point
     rounded down and filled when that beats `best`."""
     t0 = time.perf_counter()
-    relax = lp.solve(k, start=best, time_limit=max(0.05, deadline - t0),
+    finish = _FINISH_SECONDS_PER_EDGE * p.n_edges  # rounding and filling after the LP
+    relax = lp.solve(k, start=best, time_limit=max(0.05, deadline - finish - t0),
                      iteration_limit=LP_ITERATIONS if deterministic else None,
                      incumbent=best_vals[k])
     if relax is None:
