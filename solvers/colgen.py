@@ -46,7 +46,8 @@ class _Rows:
     up: np.ndarray
 
 
-def _relaxation(problem: Problem, side_rows: bool) -> tuple[_Rows, int, int]:
+def _relaxation(problem: Problem, side_rows: bool, rhs: np.ndarray
+                ) -> tuple[_Rows, int, int]:
     """Rows over columns [edges | covers | open_g]: agents, packing rows, covers, groups."""
     p = problem
     n = p.n_edges
@@ -72,7 +73,7 @@ def _relaxation(problem: Problem, side_rows: bool) -> tuple[_Rows, int, int]:
     block(p.edge_agent, np.arange(n), np.ones(n), np.full(p.n_agents, -INF),
           np.ones(p.n_agents))
     owner = np.repeat(np.arange(len(p.rows)), np.diff(p.rows.ptr))
-    block(owner, p.rows.index, p.rows.coef, np.full(len(p.rows), -INF), p.rhs)
+    block(owner, p.rows.index, p.rows.coef, np.full(len(p.rows), -INF), rhs)
     if n_cov:  # covered_c - sum of its edges <= 0
         c_own = np.repeat(np.arange(n_cov), np.diff(p.covers.ptr))
         block(np.r_[np.arange(n_cov), c_own], np.r_[n + np.arange(n_cov), p.covers.index],
@@ -97,17 +98,23 @@ class ColumnLP:
     """The LP relaxation of `problem`, level after level, solved by column generation.
 
     `solve(k, ...)` bounds level k with the levels fixed so far held; `fix_level(k, value)`
-    then holds level k at `value` or more for the levels after it.
+    then holds level k at `value` or more for the levels after it. `rhs`, real-valued, replaces
+    the packing rows' right-hand sides (a sample's LP scales them); edges are then never left
+    out for passing one.
     """
 
-    def __init__(self, problem: Problem, side_rows: bool = True) -> None:
+    def __init__(self, problem: Problem, side_rows: bool = True,
+                 rhs: np.ndarray | None = None) -> None:
         self.p = p = problem
         self.n = n = p.n_edges
-        rows, self.n_cov, n_grp = _relaxation(p, side_rows)
+        scaled = rhs is not None  # then a price estimate, where a fraction of an edge counts
+        rhs = np.asarray(rhs, dtype=float) if scaled else p.rhs.astype(float)
+        rows, self.n_cov, n_grp = _relaxation(p, side_rows, rhs)
         self.rows = rows
         self.ncol = n + self.n_cov + n_grp
         self.upper = np.ones(self.ncol)
-        self.upper[:n][p.closed_edges()] = 0.0
+        self.upper[:n][p.closed_edges(np.full(len(rhs), np.inf) if scaled else None)] = 0.0
+        self.pi = np.zeros(len(rows.lo))  # the last row duals
         self.level_rows: list[tuple[np.ndarray, float]] = []  # (dense row, lower bound)
         self.at = np.full(self.ncol, -1, dtype=np.int64)  # column -> HiGHS column, -1 if absent
         self.cols: list[int] = []
@@ -186,12 +193,14 @@ class ColumnLP:
 
     def solve(self, k: int, *, start: np.ndarray | None = None, time_limit: float = 30.0,
               iteration_limit: int | None = None, incumbent: int | None = None,
-              prices: np.ndarray | None = None) -> LPBound | None:
+              prices: np.ndarray | None = None, integral: bool = True) -> LPBound | None:
         """Bound level k (levels fixed so far held). `start`, a feasible allocation, gives the
         first columns, with each agent's best edge, or its two best under `prices` (a guess
         of the packing rows' duals, such as a sample's) when given. The rounds stop once the
         bound's floor can fall no further (it meets the restricted LP's floor, or
-        `incumbent`). None when no optimal restricted LP came back in time (or within
+        `incumbent`); without `integral` (a level whose values need not be integers, as in a
+        scaled sample) only when no column prices out. None when no optimal restricted LP came
+        back in time (or within
         `iteration_limit` simplex iterations in all)."""
         p, n, h = self.p, self.n, self.h
         deadline = time.perf_counter() + time_limit
@@ -229,6 +238,7 @@ class ColumnLP:
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 break
             pi, mu = self._duals()
+            self.pi = pi
             d, bound = self._price(cost, pi, mu)
             absent = self.at[:n] < 0
             enter = absent & (d[:n] > _TOL) & (self.upper[:n] > 0)
@@ -239,7 +249,8 @@ class ColumnLP:
             if best is None or bound < best.value:
                 best = self._answer(bound, d, converged=not enter.any())
             tol = 1e-6 * max(1.0, abs(bound))
-            if not enter.any() or np.floor(bound + tol) <= np.floor(value + tol) or (
+            if not enter.any() or (integral and np.floor(bound + tol) <= np.floor(value + tol)
+                                   ) or (
                     incumbent is not None and np.floor(bound + tol) <= incumbent):
                 break  # the level's values are integers: its integer bound is final
             new = self._best_per_agent(d[:n], ~enter, _PER_AGENT)
@@ -248,6 +259,11 @@ class ColumnLP:
                 new = new[np.argsort(-d[new], kind="stable")[:cap]]
             self._add(new)
         return best
+
+    def row_prices(self) -> np.ndarray:
+        """The packing rows' duals at the last restricted LP (>= 0): a price per row."""
+        na = self.p.n_agents
+        return np.maximum(self.pi[na:na + len(self.p.rows)], 0.0)
 
     def _point(self) -> np.ndarray:
         """The restricted LP's solution over all edges (0 where a column is absent)."""

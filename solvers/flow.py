@@ -47,6 +47,7 @@ _PATIENCE = 4  # rounds without a lower estimate before the step halves
 _PROBE = 0.03  # quick rounds' extra price on the relaxed rows
 _THETA_WARM = 0.25  # first step factor when the multipliers start from good prices
 _SAMPLE_FROM = 5_000  # from this many agents the first multipliers come from a sample's LP
+_SAMPLE_SHARE = 0.25  # of the time limit, at most, for that LP
 _ARC_SECONDS = 5e-6  # a round's time per edge, measured on a 2-core machine: the first guess
 _ROUNDS_SHARE = 0.3  # of a level's time, for the subgradient rounds when the LP follows them
 LP_ITERATIONS = 2_000_000  # simplex iterations of the LP by columns in deterministic mode
@@ -202,7 +203,11 @@ def solve_flow(
     for k, level in enumerate(p.levels):
         if k == len(fixed) and not y.any() and level.weights.any() and \
                 p.n_agents >= _SAMPLE_FROM and not deterministic:
-            y = sample_prices(p, net, k, fixed, seed)
+            t0 = time.perf_counter()
+            y = sample_prices(p, net, k, fixed, seed,
+                              time_limit=_SAMPLE_SHARE * (deadline - t0))
+            say(f"level {level.name}: first prices from a sample's LP in "
+                f"{time.perf_counter() - t0:.2f} s")
         remaining = deadline - time.perf_counter()
         if remaining <= 0.01:
             stopped = True

@@ -234,14 +234,16 @@ class Problem:
         best = np.maximum.reduceat(level.weights, ptr[has]) if len(has) else np.zeros(0)
         return int(np.maximum(best, 0).sum()) + max(level.cover_weight, 0) * self.coverable
 
-    def closed_edges(self) -> np.ndarray:
+    def closed_edges(self, rhs: np.ndarray | None = None) -> np.ndarray:
         """Mask of the edges no feasible allocation can choose: one that alone passes a row's
-        right-hand side, or a member of an order class with fewer distinct agents than its
-        minimum (the class can never open). Leaving them out of a relaxation only tightens it."""
+        right-hand side (`rhs` in place of the problem's, when given), or a member of an order
+        class with fewer distinct agents than its minimum (the class can never open). Leaving
+        them out of a relaxation only tightens it."""
         closed = np.zeros(self.n_edges, dtype=bool)
+        rhs = self.rhs if rhs is None else np.asarray(rhs)
         if len(self.rows.index):
             owner = np.repeat(np.arange(len(self.rows)), np.diff(self.rows.ptr))
-            over = self.rows.coef > self.rhs[owner]
+            over = self.rows.coef > rhs[owner]
             closed[self.rows.index[over]] = True
         for g in range(len(self.groups)):
             idx, _ = self.groups.row(g)
