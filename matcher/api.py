@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TIME_LIMIT", "solve", "solve_json"]
 
 DEFAULT_TIME_LIMIT = 60.0
-DECODE_RESERVE = 0.05  # of the time limit, kept for decoding and the audit
+DECODE_RESERVE = 0.05  # of the time limit, kept for decoding and the audit, and at least
+DECODE_SECONDS_PER_EDGE = 2.5e-6  # per edge (decode, audit and writing: 32 s at 12.9M edges)
 
 
 def solve(
@@ -65,7 +66,9 @@ def solve(
         limit = time_limit
     else:
         used = time.perf_counter() - started
-        limit = max(0.05, time_limit - used - DECODE_RESERVE * time_limit)
+        reserve = max(DECODE_RESERVE * time_limit,
+                      DECODE_SECONDS_PER_EDGE * compiled.problem.n_edges)
+        limit = max(0.05, time_limit - used - reserve)
     solution = run(compiled.problem, time_limit=limit, seed=seed, log=log, **kwargs)
     return decode(compiled, solution)
 

@@ -26,7 +26,7 @@ from rich.text import Text
 
 __all__ = ["finished_level", "solving"]
 
-_DONE = re.compile(r"^level (\S+): (?:HiGHS )?value\b")
+_DONE = re.compile(r"^(?:\[[\d.]+ s\] )?level (\S+): (?:HiGHS )?value\b")  # [t s]: flow
 
 
 def finished_level(line: str) -> str | None:

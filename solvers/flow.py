@@ -47,8 +47,10 @@ _PATIENCE = 4  # rounds without a lower estimate before the step halves
 _PROBE = 0.03  # quick rounds' extra price on the relaxed rows
 _THETA_WARM = 0.25  # first step factor when the multipliers start from good prices
 _SAMPLE_FROM = 5_000  # from this many agents the first multipliers come from a sample's LP
-_SAMPLE_SHARE = 0.25  # of the time limit, at most, for that LP
-_ARC_SECONDS = 5e-6  # a round's time per edge, measured on a 2-core machine: the first guess
+_SAMPLE_SHARE = 0.3  # of the time limit, at most, for that LP (76 s at 500,000 students)
+_ARC_SECONDS = 8e-6  # a round's time per edge, measured on a 2-core machine (100 s at 12.9M
+# edges, 16 s at 2.5M, 1.7 s at 0.5M): the first guess
+_FILL_SECONDS_PER_EDGE = 1.5e-6  # a repair or a greedy fill (3.3 s at 2.5M edges)
 _ROUNDS_SHARE = 0.3  # of a level's time, for the subgradient rounds when the LP follows them
 LP_ITERATIONS = 2_000_000  # simplex iterations of the LP by columns in deterministic mode
 _LP_SECONDS_PER_MILLION = 6.0  # see lp_seconds
@@ -172,6 +174,8 @@ def solve_flow(
     lines: list[str] = []
 
     def say(line: str) -> None:
+        if not line.startswith("round"):  # the rest say how far into the solve they are
+            line = f"[{time.perf_counter() - start:.1f} s] {line}"
         lines.append(line)
         if callable(log):
             log(line)
@@ -204,8 +208,10 @@ def solve_flow(
         if k == len(fixed) and not y.any() and level.weights.any() and \
                 p.n_agents >= _SAMPLE_FROM and not deterministic:
             t0 = time.perf_counter()
+            left = deadline - t0  # the first whole round and its repair must fit after it
+            after = (_ARC_SECONDS + 2 * _FILL_SECONDS_PER_EDGE) * p.n_edges
             y = sample_prices(p, net, k, fixed, seed,
-                              time_limit=_SAMPLE_SHARE * (deadline - t0))
+                              time_limit=min(_SAMPLE_SHARE * left, max(0.1 * left, left - after)))
             say(f"level {level.name}: first prices from a sample's LP in "
                 f"{time.perf_counter() - t0:.2f} s")
         remaining = deadline - time.perf_counter()
@@ -219,7 +225,8 @@ def solve_flow(
         level_deadline = deadline
         if lp_on and not deterministic:  # deterministic rounds are capped by count instead
             reserve = max((1.0 - _ROUNDS_SHARE) * remaining, 1.3 * lp_seconds(p.n_edges))
-            level_deadline = deadline - min(reserve, remaining)  # the first round always runs
+            level_deadline = min(deadline, max(deadline - reserve,  # room for one round
+                                               time.perf_counter() + _ARC_SECONDS * p.n_edges))
         result = _level(p, k, net, flow, er, prio, cover_first, fixed, y, best, best_vals,
                         level_deadline, iterations, say)
         best, best_vals, y, bound, n = result
@@ -285,7 +292,7 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
     whole_time = _ARC_SECONDS * p.n_edges  # guesses until the first rounds are timed
     quick_time = whole_time / 3
     quick_since_primal = 0
-    while (n == 0 or time.perf_counter() < deadline) and (iterations is None or n < iterations):
+    while time.perf_counter() < deadline and (iterations is None or n < iterations):
         left = deadline - time.perf_counter()
         every_round_whole = iterations is not None or whole_time * _EXACT_ROUNDS < budget
         last = not every_round_whole and n > 0 and left < 1.5 * whole_time + quick_time

@@ -117,3 +117,20 @@ def test_flow_started_from_sample_prices_keeps_a_valid_bound(monkeypatch) -> Non
     exact = get_strategy("mip")(p, time_limit=60)
     _check_against_exact(p, sol, exact)
     assert decode(compiled, sol).audit.ok
+
+
+def test_sample_prices_in_two_stages_price_like_the_whole_season(monkeypatch) -> None:
+    """A large sample starts from the columns a smaller sample's prices favour: the prices
+    still come back, one per row and non-negative, and they price the rows the whole
+    season's LP prices (its budgets bind)."""
+    import solvers.sample as sample_module
+    from solvers.colgen import ColumnLP
+
+    p = compile_season(load_season(SAMPLE)).problem
+    monkeypatch.setattr(sample_module, "SAMPLE_MIN", 40)  # 160+ agents: two stages
+    prices = sample_module.sample_row_prices(p, 0, seed=5, agents=200)
+    assert prices.shape == (len(p.rows),) and (prices >= 0).all()
+    whole = ColumnLP(p, side_rows=False)
+    assert whole.solve(0, integral=False) is not None
+    priced = whole.row_prices() > 1e-9
+    assert priced.any() and (prices[priced] > 0).any()
