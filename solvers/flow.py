@@ -51,9 +51,10 @@ _SAMPLE_SHARE = 0.3  # of the time limit, at most, for that LP (76 s at 500,000 
 _ARC_SECONDS = 8e-6  # a round's time per edge, measured on a 2-core machine (100 s at 12.9M
 # edges, 16 s at 2.5M, 1.7 s at 0.5M): the first guess
 _FILL_SECONDS_PER_EDGE = 1.5e-6  # a repair or a greedy fill (3.3 s at 2.5M edges)
+_FIRST_FILL_UNTIL = 5_000_000  # edges: below, a greedy allocation comes before any round
 _ROUNDS_SHARE = 0.3  # of a level's time, for the subgradient rounds when the LP follows them
 LP_ITERATIONS = 2_000_000  # simplex iterations of the LP by columns in deterministic mode
-_LP_SECONDS_PER_MILLION = 6.0  # see lp_seconds
+_LP_SECONDS_PER_MILLION = 4.8  # see lp_seconds
 _FINISH_SECONDS_PER_EDGE = 1e-6  # rounding and filling the LP's point: 1.3 s at 2.5M edges
 
 
@@ -188,9 +189,13 @@ def solve_flow(
     say(f"flow: {p.n_edges} edges, {net.n_nodes} network nodes, {len(net.relaxed)} rows relaxed")
     cover_first = _cover_edges(p)
     x = np.zeros(p.n_edges, dtype=bool)
-    if hint is not None and len(hint) and not p.violations(np.asarray(hint)):
+    hinted = hint is not None and len(hint) and not p.violations(np.asarray(hint))
+    if hinted:
         x[np.asarray(hint, dtype=np.int64)] = True
-    fill(p, x, prio, er, cover_first)
+    if hinted or p.n_edges < _FIRST_FILL_UNTIL or iterations is not None:
+        fill(p, x, prio, er, cover_first)  # a first allocation, should no round finish
+    # (a large season's first whole round, which always has room, repairs and fills its own:
+    # 18 s at 500,000 students that the sample's LP uses better)
     best = np.flatnonzero(x)
     best_vals = p.level_values(best)
     fixed: list[int] = []
@@ -353,9 +358,10 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
 
 def lp_seconds(n_edges: int) -> float:
     """The LP by columns' time on a generated season of `n_edges` edges, measured on 2 cores
-    from the rounds' allocation: 1.6 s at 513,000 edges, 32 s at 2.5 million (it grows as
-    the size to the power 1.9); a guide to whether it fits, never a limit."""
-    return _LP_SECONDS_PER_MILLION * (n_edges / 1e6) ** 1.9
+    from the first round's allocation under a sample's prices: 1.6 s at 513,000 edges, 22 s
+    at 2.5 million (it grows as the size to the power 1.63); a guide to whether it fits,
+    never a limit."""
+    return _LP_SECONDS_PER_MILLION * (n_edges / 1e6) ** 1.63
 
 
 def _by_columns(p: Problem, k: int, lp: ColumnLP, best: np.ndarray,
