@@ -159,8 +159,8 @@ def solve_flow(
     `iterations` caps the subgradient rounds per level: the answer is then reproducible as long
     as the time limit does not cut the rounds short. `deterministic` sets that cap
     (`DETERMINISTIC_ROUNDS`) and lets the wall clock run to three times the limit; every round
-    then runs on every arc. `seed` is accepted for the common signature; the method has no
-    randomness.
+    then runs on every arc. `seed` draws the sample whose LP gives the first prices (not used in
+    deterministic mode); nothing else is random.
 
     With `columns` (the default) the subgradient rounds get a share of each level's time and
     the LP relaxation by column generation (`solvers.colgen`), started from their best
