@@ -72,15 +72,14 @@ def _relaxation(problem: Problem, side_rows: bool, rhs: np.ndarray
 
     block(p.edge_agent, np.arange(n), np.ones(n), np.full(p.n_agents, -INF),
           np.ones(p.n_agents))
-    owner = np.repeat(np.arange(len(p.rows)), np.diff(p.rows.ptr))
-    block(owner, p.rows.index, p.rows.coef, np.full(len(p.rows), -INF), rhs)
+    block(p.rows.owner(), p.rows.index, p.rows.coef, np.full(len(p.rows), -INF), rhs)
     if n_cov:  # covered_c - sum of its edges <= 0
-        c_own = np.repeat(np.arange(n_cov), np.diff(p.covers.ptr))
+        c_own = p.covers.owner()
         block(np.r_[np.arange(n_cov), c_own], np.r_[n + np.arange(n_cov), p.covers.index],
               np.r_[np.ones(n_cov), -np.ones(len(c_own))], np.full(n_cov, -INF),
               np.zeros(n_cov))
     if n_grp:  # sum x_e - min * open_g >= 0, and x_e - open_g <= 0 for each member
-        g_own = np.repeat(np.arange(n_grp), np.diff(p.groups.ptr))
+        g_own = p.groups.owner()
         g_col = n + n_cov + np.arange(n_grp)
         block(np.r_[g_own, np.arange(n_grp)], np.r_[p.groups.index, g_col],
               np.r_[np.ones(len(g_own)), -p.group_min.astype(float)], np.zeros(n_grp),
@@ -141,17 +140,14 @@ class ColumnLP:
         if not len(cols):
             return
         sub = self.rows.matrix[:, cols]
+        if self.level_rows:  # the held levels' rows come after the relaxation's
+            held = np.array([dense[cols] for dense, _ in self.level_rows])
+            sub = sp.vstack([sub, sp.csc_matrix(held)], format="csc")
         self.h.addCols(len(cols), np.zeros(len(cols)), np.zeros(len(cols)), self.upper[cols],
                        sub.nnz, sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32),
                        sub.data)
         self.at[cols] = len(self.cols) + np.arange(len(cols))
         self.cols.extend(cols.tolist())
-        for j, (dense, _) in enumerate(self.level_rows):  # the level rows' coefficients
-            nz = dense[cols] != 0
-            if nz.any():
-                r = len(self.rows.lo) + j
-                for c, v in zip(self.at[cols[nz]], dense[cols[nz]], strict=True):
-                    self.h.changeCoeff(r, int(c), float(v))
 
     def fix_level(self, k: int, value: int) -> None:
         """Hold level k at `value` or more from now on."""
@@ -162,13 +158,19 @@ class ColumnLP:
                       self.at[present].astype(np.int32), dense[present])
         self.level_rows.append((dense, float(value) - 0.5))
 
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper sides of every row in HiGHS: the relaxation's, then the held
+        levels' (at least their value)."""
+        lo = np.r_[self.rows.lo, [b for _, b in self.level_rows]]
+        up = np.r_[self.rows.up, np.full(len(self.level_rows), INF)]
+        return lo, up
+
     def _duals(self) -> tuple[np.ndarray, np.ndarray]:
         """Row duals as Lagrange multipliers of a maximisation, each clipped to the sign its
         finite side allows (so that any rounding error keeps the bound valid)."""
         pi = np.asarray(self.h.getSolution().row_dual)
         nr = len(self.rows.lo)
-        lo = np.r_[self.rows.lo, [b for _, b in self.level_rows]]
-        up = np.r_[self.rows.up, np.full(len(self.level_rows), INF)]
+        lo, up = self._bounds()
         pi = np.where((pi > 0) & (up >= INF), 0.0, pi)
         pi = np.where((pi < 0) & (lo <= -INF), 0.0, pi)
         return pi[:nr], pi[nr:]
@@ -180,8 +182,7 @@ class ColumnLP:
         d = cost - self.rows.matrix.T @ pi
         for (dense, _), m in zip(self.level_rows, mu, strict=True):
             d -= m * dense
-        lo = np.r_[self.rows.lo, [b for _, b in self.level_rows]][na:]
-        up = np.r_[self.rows.up, np.full(len(self.level_rows), INF)][na:]
+        lo, up = (b[na:] for b in self._bounds())
         priced = np.r_[pi, mu][na:]
         side = np.where(priced > 0, np.where(up < INF, up, 0.0),
                         np.where(lo > -INF, lo, 0.0))
@@ -201,8 +202,7 @@ class ColumnLP:
         bound's floor can fall no further (it meets the restricted LP's floor, or
         `incumbent`); without `integral` (a level whose values need not be integers, as in a
         scaled sample) only when no column prices out. None when no optimal restricted LP came
-        back in time (or within
-        `iteration_limit` simplex iterations in all)."""
+        back in time (or within `iteration_limit` simplex iterations in all)."""
         p, n, h = self.p, self.n, self.h
         deadline = time.perf_counter() + time_limit
         cost = self._level_cost(k)

@@ -63,6 +63,10 @@ class SparseRows:
         lo, hi = self.ptr[i], self.ptr[i + 1]
         return self.index[lo:hi], self.coef[lo:hi]
 
+    def owner(self) -> np.ndarray:
+        """The row of every entry, beside `index` and `coef`."""
+        return np.repeat(np.arange(len(self)), np.diff(self.ptr))
+
 
 @dataclass(frozen=True)
 class Level:
@@ -242,8 +246,7 @@ class Problem:
         closed = np.zeros(self.n_edges, dtype=bool)
         rhs = self.rhs if rhs is None else np.asarray(rhs)
         if len(self.rows.index):
-            owner = np.repeat(np.arange(len(self.rows)), np.diff(self.rows.ptr))
-            over = self.rows.coef > rhs[owner]
+            over = self.rows.coef > rhs[self.rows.owner()]
             closed[self.rows.index[over]] = True
         for g in range(len(self.groups)):
             idx, _ = self.groups.row(g)
@@ -260,8 +263,8 @@ class Problem:
         x = self.indicator(chosen)
         if not len(self.covers):
             return 0
-        owner = np.repeat(np.arange(len(self.covers)), np.diff(self.covers.ptr))
-        hits = np.bincount(owner, weights=x[self.covers.index], minlength=len(self.covers))
+        hits = np.bincount(self.covers.owner(), weights=x[self.covers.index],
+                           minlength=len(self.covers))
         return int(np.count_nonzero(hits > 0))
 
     def violations(self, chosen: np.ndarray) -> list[str]:

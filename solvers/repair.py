@@ -23,7 +23,7 @@ class EdgeRows:
 
     def __init__(self, problem: Problem) -> None:
         rows = problem.rows
-        owner = np.repeat(np.arange(len(rows)), np.diff(rows.ptr))
+        owner = rows.owner()
         order = np.argsort(rows.index, kind="stable")
         self.row = owner[order]
         self.coef = rows.coef[order]

@@ -66,7 +66,7 @@ def sample_row_prices(problem: Problem, level: int, seed: int, agents: int | Non
         return np.zeros(len(p.rows))
     col = np.full(p.n_edges, -1, dtype=np.int64)
     col[edges] = np.arange(len(edges))
-    owner = np.repeat(np.arange(len(p.rows)), np.diff(p.rows.ptr))
+    owner = p.rows.owner()
     keep = col[p.rows.index] >= 0
     order = np.argsort(owner[keep], kind="stable")
     ptr = np.searchsorted(owner[keep][order], np.arange(len(p.rows) + 1))
