@@ -73,18 +73,18 @@ def sample_row_prices(problem: Problem, level: int, seed: int, agents: int | Non
     rows = SparseRows(ptr, col[p.rows.index[keep]][order], p.rows.coef[keep][order])
     rank = np.cumsum(chosen) - 1
     weights = p.levels[level].weights[edges]
-    # the right-hand sides rounded down: a greedy allocation of it is feasible for the scaled LP
-    sub = Problem(agents, p.n_options, rank[p.edge_agent[edges]], p.edge_option[edges],
-                  levels=[Level(p.levels[level].name, weights)], rows=rows,
-                  rhs=np.floor(p.rhs * frac).astype(np.int64))
-    start = np.zeros(sub.n_edges, dtype=bool)
-    fill(sub, start, weights.astype(float), EdgeRows(sub))
     # knapsack rows (budgets: coefficients other than 1) a little tighter than their share: a
     # budget that only just binds in the season may not bind in the sample, and a zero price
     # on it costs the first round far more than a price a little too high
     knapsack = np.zeros(len(p.rows), dtype=bool)
     knapsack[owner[p.rows.coef != 1]] = True
     rhs = p.rhs * frac * np.where(knapsack, KNAPSACK_SHADE, 1.0)
+    # the right-hand sides rounded down: a greedy allocation of it is feasible for the scaled LP
+    sub = Problem(agents, p.n_options, rank[p.edge_agent[edges]], p.edge_option[edges],
+                  levels=[Level(p.levels[level].name, weights)], rows=rows,
+                  rhs=np.floor(rhs).astype(np.int64))
+    start = np.zeros(sub.n_edges, dtype=bool)
+    fill(sub, start, weights.astype(float), EdgeRows(sub))
     lp = ColumnLP(sub, side_rows=False, rhs=rhs)
     if lp.solve(0, start=np.flatnonzero(start), time_limit=max(0.1, time_limit), integral=False,
                 prices=guess) is None:
