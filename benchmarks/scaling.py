@@ -227,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
                        **run_one(folder, strategy, limits[n], seed)}
                 rows.append(row)
                 write_csv(out, rows)
-                say(f"  {row['status']}, wall {row['wall_s']:.1f} s, gap {row.get('gap')}, "
+                gap = row.get("gap")
+                gap_text = "none" if gap is None or gap == "" else f"{100 * float(gap):.3f} %"
+                say(f"  {row['status']}, wall {row['wall_s']:.1f} s, gap {gap_text}, "
                     f"peak {row['peak_rss_mb']:.0f} MB, audit {row.get('audit_ok')}")
     if rows:
         plot(rows, out.with_suffix(".png"))
