@@ -27,7 +27,7 @@ from ortools.graph.python import min_cost_flow
 from solvers.colgen import ColumnLP
 from solvers.lp import round_down
 from solvers.network import Network, build_network
-from solvers.problem import Problem
+from solvers.problem import Problem, lexicographic_priority
 from solvers.registry import register
 from solvers.repair import EdgeRows, fill, repair
 from solvers.sample import sample_prices
@@ -56,20 +56,6 @@ _ROUNDS_SHARE = 0.3  # of a level's time, for the subgradient rounds when the LP
 LP_ITERATIONS = 2_000_000  # simplex iterations of the LP by columns in deterministic mode
 _LP_SECONDS_PER_MILLION = 4.8  # see lp_seconds
 _FINISH_SECONDS_PER_EDGE = 1e-6  # rounding and filling the LP's point: 1.3 s at 2.5M edges
-
-
-def lexicographic_priority(problem: Problem, first: int = 0) -> np.ndarray:
-    """One weight per edge ordering levels `first`, `first+1`, ... lexicographically as far as
-    floating point allows: each level normalised to [-1, 1] and 1000 times the next."""
-    out = np.zeros(problem.n_edges)
-    factor = 1.0
-    for level in problem.levels[first:]:
-        w = level.weights.astype(float)
-        top = float(np.abs(w).max()) if len(w) else 0.0
-        if top > 0:
-            out += factor * w / top
-        factor *= 1e-3
-    return out
 
 
 class _Flow:

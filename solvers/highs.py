@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from solvers.problem import Problem
+from solvers.problem import Problem, lexicographic_priority
 from solvers.registry import register
+from solvers.repair import EdgeRows, fill
 from solvers.solution import Solution, Status, relative_gap
 
 __all__ = ["LevelResult", "MipModel", "solve_mip"]
@@ -162,6 +163,10 @@ class MipModel:
         edges = np.flatnonzero(xs > 0.5)
         return edges, self.p.level_values(edges)[k]
 
+    def _disagrees(self, value: int | None) -> bool:
+        """Whether HiGHS' objective differs from the value of the columns it handed back."""
+        return value is not None and abs(self.h.getInfo().objective_function_value - value) > 0.5
+
     def run(self, k: int, time_limit: float, seed: int, start: np.ndarray | None
             ) -> LevelResult:
         h = self.h
@@ -175,24 +180,27 @@ class MipModel:
         h.setOptionValue("mip_abs_gap", 0.99)  # every level value is an integer
         if start is not None and len(start):
             self.start_from(start)
+        deadline = time.perf_counter() + float(time_limit)
         h.run()
         edges, value = self._read(k)
-        if value is not None and abs(h.getInfo().objective_function_value - value) > 0.5:
+        if (self._disagrees(value) and h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+                and deadline - time.perf_counter() > 0.05):
             # HiGHS 1.16 can report the optimum yet hand back the MIP start when presolve
-            # solves the model: solve again without the start rather than trust it.
+            # solves the model: solve again without the start, in the time left
             h.clearSolver()
+            h.setOptionValue("time_limit", h.getRunTime() + deadline - time.perf_counter())
             h.run()
             edges, value = self._read(k)
-        status = h.getModelStatus()
-        info = h.getInfo()
-        if value is not None and abs(info.objective_function_value - value) > 0.5:
+        if self._disagrees(value) and self.p.violations(edges):
             value, edges = None, np.zeros(0, dtype=np.int64)
-        bound = float(info.mip_dual_bound)
-        optimal = status == highspy.HighsModelStatus.kOptimal and value is not None
-        stopped = status in (highspy.HighsModelStatus.kTimeLimit,
-                             highspy.HighsModelStatus.kInterrupt)
-        if stopped and value is not None and np.isfinite(bound) and np.floor(bound + 1e-6) <= value:
-            optimal = True  # the bound met the incumbent as time ran out
+        # (columns that disagree with HiGHS' objective but form an allocation still count: at
+        # a time limit HiGHS may report the presolved model's objective beside the MIP start)
+        status = h.getModelStatus()
+        bound = float(h.getInfo().mip_dual_bound)
+        done = status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit,
+                          highspy.HighsModelStatus.kInterrupt)
+        optimal = (done and value is not None and np.isfinite(bound)
+                   and np.floor(bound + 1e-6) <= value)  # level values are integers
         return LevelResult(edges, value, bound, optimal)
 
 
@@ -205,13 +213,22 @@ def solve_mip(
     hint: np.ndarray | None = None,
     log: bool | Callable[[str], None] | None = None,
 ) -> Solution:
-    """Solve `problem` lexicographically with HiGHS, each level fixed before the next."""
+    """Solve `problem` lexicographically with HiGHS, each level fixed before the next.
+
+    Without a (feasible) `hint`, a greedy allocation in the levels' order is the MIP start:
+    at city scale HiGHS may find no incumbent of its own in the time, and the answer is then
+    that allocation with its gap, never an empty one. A level whose search gave no dual bound
+    is bounded by `Problem.level_ceiling`."""
     start = time.perf_counter()
     deadline = start + time_limit
     m = MipModel(problem)
     best = np.asarray(hint if hint is not None else [], dtype=np.int64)
     if len(best) and problem.violations(best):
         best = np.zeros(0, dtype=np.int64)
+    if not len(best) and problem.n_edges:
+        x = np.zeros(problem.n_edges, dtype=bool)
+        fill(problem, x, lexicographic_priority(problem), EdgeRows(problem))
+        best = np.flatnonzero(x)
     proven, bound, status = 0, 0.0, Status.OPTIMAL
     lines: list[str] = []
     for k, level in enumerate(problem.levels):
@@ -220,6 +237,8 @@ def solve_mip(
         if res is not None and res.value is not None:
             best = res.edges
         bound = res.bound if res is not None else float("inf")
+        if not np.isfinite(bound):
+            bound = float(problem.level_ceiling(k))
         line = f"level {level.name}: value {res.value if res else None}, bound {bound:.6g}"
         lines.append(line)
         if callable(log):
@@ -233,6 +252,6 @@ def solve_mip(
     values = problem.level_values(best)
     gap = 0.0
     if proven < len(problem.levels):
-        gap = relative_gap(values[proven], bound) if np.isfinite(bound) else 1.0
+        gap = relative_gap(values[proven], bound)
     return Solution("mip", best, status, values, proven, bound, gap,
                     time.perf_counter() - start, seed, "\n".join(lines))

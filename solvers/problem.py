@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Level", "Problem", "Ranking", "SparseRows"]
+__all__ = ["Level", "Problem", "Ranking", "SparseRows", "lexicographic_priority"]
 
 
 def _as_array(values: object, dtype: type) -> np.ndarray:
@@ -338,3 +338,17 @@ class Problem:
         x = np.zeros(self.n_edges, dtype=np.int64)
         x[np.asarray(edges, dtype=np.int64)] = 1
         return x
+
+
+def lexicographic_priority(problem: Problem, first: int = 0) -> np.ndarray:
+    """One weight per edge ordering levels `first`, `first+1`, ... lexicographically as far as
+    floating point allows: each level normalised to [-1, 1] and 1000 times the next."""
+    out = np.zeros(problem.n_edges)
+    factor = 1.0
+    for level in problem.levels[first:]:
+        w = level.weights.astype(float)
+        top = float(np.abs(w).max()) if len(w) else 0.0
+        if top > 0:
+            out += factor * w / top
+        factor *= 1e-3
+    return out

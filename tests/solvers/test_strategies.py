@@ -150,6 +150,34 @@ def test_time_limit_returns_best_found_with_gap() -> None:
     # how close to the limit it stops is measured in benchmarks/, never asserted here
 
 
+def test_mip_out_of_time_returns_its_start_with_a_valid_bound() -> None:
+    # With no time to search, `mip` still answers: its greedy MIP start, feasible, with a
+    # finite bound on the level it stopped at (the levels' ceiling when HiGHS gave none).
+    from solvers.problem import lexicographic_priority
+    from solvers.repair import EdgeRows, fill
+
+    rng = np.random.default_rng(1)
+    n, k = 300, 30
+    ea = np.repeat(np.arange(n), 4)
+    eo = np.concatenate([np.sort(rng.choice(k, 4, replace=False)) for _ in range(n)])
+    cost = rng.integers(1, 50, len(ea))
+    rows = [np.flatnonzero(eo == o) for o in range(k)] + [np.arange(len(ea))]
+    coefs = [np.ones(len(r)) for r in rows[:-1]] + [cost]
+    p = Problem(n, k, ea, eo, levels=[Level("placed", np.ones(len(ea)))],
+                rows=SparseRows.from_lists(rows, coefs), rhs=[6] * k + [1500])
+    start = np.zeros(p.n_edges, dtype=bool)
+    fill(p, start, lexicographic_priority(p), EdgeRows(p))
+    greedy = p.level_values(np.flatnonzero(start))[0]
+    assert greedy > 0
+    sol = solve(p, "mip", time_limit=1e-9)
+    assert not p.violations(sol.edges)
+    assert sol.objective[0] >= greedy
+    assert np.isfinite(sol.bound) and sol.bound >= sol.objective[0]
+    assert 0 <= sol.gap <= 1
+    full = solve(p, "mip", time_limit=30)
+    assert full.status == Status.OPTIMAL and full.objective[0] <= sol.bound
+
+
 def test_relative_gap_is_a_fraction() -> None:
     from solvers.solution import relative_gap
 
