@@ -178,6 +178,39 @@ def test_mip_out_of_time_returns_its_start_with_a_valid_bound() -> None:
     assert full.status == Status.OPTIMAL and full.objective[0] <= sol.bound
 
 
+def test_cpsat_bounds_the_level_it_had_no_time_for_by_its_lp(monkeypatch) -> None:
+    # The first level's search is made to use up all but the kept tail: the second level
+    # then gets no search, and its bound is its LP's (valid, and below the levels' ceiling).
+    import time as clock
+
+    import solvers.cpsat as cpsat_module
+
+    rng = np.random.default_rng(2)
+    n, k = 200, 20
+    ea = np.repeat(np.arange(n), 3)
+    eo = np.concatenate([np.sort(rng.choice(k, 3, replace=False)) for _ in range(n)])
+    local = (eo % 3 == 0).astype(np.int64)
+    p = Problem(n, k, ea, eo, levels=[Level("placed", np.ones(len(ea))), Level("local", local)],
+                rows=SparseRows.from_lists([np.flatnonzero(eo == o) for o in range(k)]),
+                rhs=[5] * k)
+    limit = 3.0
+    race = cpsat_module._race
+
+    def slow_race(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = race(*args, **kwargs)
+        clock.sleep(args[6])  # the level's search time, used to its end
+        return out
+
+    monkeypatch.setattr(cpsat_module, "_race", slow_race)
+    sol = solve(p, "cpsat", time_limit=limit)
+    assert sol.proven == 1 and "local: LP bound" in sol.log and "no time to search" in sol.log
+    assert not p.violations(sol.edges)
+    monkeypatch.undo()
+    full = solve(p, "cpsat", time_limit=30)
+    assert full.status == Status.OPTIMAL and full.objective[0] == sol.objective[0]
+    assert full.objective[1] <= sol.bound < p.level_ceiling(1)
+
+
 def test_relative_gap_is_a_fraction() -> None:
     from solvers.solution import relative_gap
 
