@@ -273,13 +273,16 @@ def _infeasible(problem: Problem, start: float, seed: int, lines: list[str]) -> 
 
 def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hint: np.ndarray,
           fixed: list[int], time_limit: float, seed: int, workers: int, params: dict | None,
-          log: Callable[[str], None] | None
+          log: Callable[[str], None] | None, groups: set[int]
           ) -> tuple[int, np.ndarray | None, float, LevelResult | None]:
     """CP-SAT and HiGHS on the same level at once, from the same hint; the first to prove the
     level optimal stops the other. Both C++ solvers release the GIL, so they share the cores.
-    HiGHS gets no more than a second past the time limit to come back."""
+    HiGHS gets no more than a second past the time limit to come back. `groups`, the order
+    classes HiGHS needed on earlier levels, are modelled from the start and updated."""
     deadline = time.perf_counter() + time_limit + 1.0
     mip = MipModel(problem)
+    for g in sorted(groups):
+        mip.add_group(g)
     for j, v in enumerate(fixed):
         mip.fix_level(j, v)
     mip.h.HandleUserInterrupt = True
@@ -313,7 +316,9 @@ def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hi
     if thread.is_alive():  # HiGHS cannot be stopped inside presolve: ask again, then wait
         mip.h.cancelSolve()  # (a thread left running would abort the process at exit)
         thread.join()
+        groups.update(mip.group_col)
         return status, found, bound, None
+    groups.update(mip.group_col)
     return status, found, bound, out.get("res")
 
 
@@ -409,10 +414,11 @@ def solve_cpsat(
     n_fixed = 0
     det_used = 0.0
     tail = LP_TAIL_SHARE * time_limit if lp else 0.0
+    mip_groups: set[int] = set()  # order classes HiGHS needed so far (see MipModel)
 
-    def stop_bound(k: int) -> float:
-        """Level k's bound when its search had no time: its LP by columns in what is left
-        (the tail kept for it), else the levels' ceiling."""
+    def stop_bound(k: int, why: str) -> float:
+        """Level k's bound when the time ran out before (or during) its search: its LP by
+        columns in what is left (the tail kept for it), else the levels' ceiling."""
         relax = None
         if lp_model is not None and deadline - time.perf_counter() > 0.001:
             relax = lp_model.solve(k, start=best, incumbent=problem.level_values(best)[k]
@@ -421,7 +427,7 @@ def solve_cpsat(
                                    iteration_limit=LP_ITERATIONS if deterministic else None)
         if relax is None:
             return float(problem.level_ceiling(k))
-        on_log(f"level {problem.levels[k].name}: LP bound {relax.value:.6g} (no time to search)")
+        on_log(f"level {problem.levels[k].name}: LP bound {relax.value:.6g} ({why})")
         return float(np.floor(relax.value + 1e-6 * max(1.0, abs(relax.value))))
 
     for k, level in enumerate(problem.levels):
@@ -429,7 +435,7 @@ def solve_cpsat(
         remaining = deadline - time.perf_counter()
         if remaining <= 0.01 or (k > 0 and lp_model is not None and remaining <= tail):
             stopped_status = Status.FEASIBLE
-            bound = stop_bound(k)
+            bound = stop_bound(k, "no time to search")
             break
         use_lp = lp and (k == 0 or not prove_with_mip)  # racing, HiGHS bounds later levels
         relax = None
@@ -459,12 +465,13 @@ def solve_cpsat(
             else:
                 bound = float(problem.level_ceiling(k))
             break
-        last = k == len(problem.levels) - 1  # the search of a level before the last keeps
-        search_time = remaining if last else max(0.01, remaining - tail)  # the next's LP tail
+        # the search keeps the tail for an LP bound, on this level should it stay unproven
+        # (when it had none) or on the next should the time run out
+        search_time = max(0.01, remaining - tail) if lp_model is not None else remaining
         if prove_with_mip:
             status, found, bound, res = _race(built, expr, problem, k, best, fixed_values,
                                               search_time, seed, workers, params,
-                                              on_log if log else None)
+                                              on_log if log else None, mip_groups)
         else:
             if deterministic:  # what is left of the deterministic time, over all levels
                 left = time_limit - det_used
@@ -511,6 +518,8 @@ def solve_cpsat(
             best = _topped_up(problem, best, proven, built)
             continue
         best = _topped_up(problem, best, proven, built)
+        if relax is None:
+            bound = min(bound, stop_bound(k, "search stopped unproven"))
         stopped_status = Status.FEASIBLE
         break
     best_values = problem.level_values(best)

