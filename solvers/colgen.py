@@ -24,7 +24,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from solvers.highs import new_highs
+from solvers.highs import new_highs, set_time_limit
 from solvers.lp import LPBound
 from solvers.problem import Problem
 
@@ -226,8 +226,7 @@ class ColumnLP:
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            h.setOptionValue("time_limit", h.getRunTime() + max(0.05, left))  # HiGHS' clock
-            # runs on across the runs of one instance
+            set_time_limit(h, left)  # (the costs just set count as a change of the model)
             if iteration_limit is not None:
                 if used_iterations >= iteration_limit:
                     break

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from solvers.lp import settle_groups_and_priorities
 from solvers.problem import Problem, lexicographic_priority
 from solvers.registry import register
 from solvers.repair import EdgeRows, fill
 from solvers.solution import Solution, Status, relative_gap
 
-__all__ = ["LevelResult", "MipModel", "solve_mip"]
+__all__ = ["LevelResult", "MipModel", "set_time_limit", "solve_mip"]
 
 INF = highspy.kHighsInf
 _BANNER = threading.Lock()
@@ -51,6 +52,14 @@ def new_highs() -> highspy.Highs:
             _banner_shown = True
     h.setOptionValue("output_flag", False)
     return h
+
+
+def set_time_limit(h: highspy.Highs, seconds: float) -> None:
+    """Let the next run of `h` take `seconds` (0.05 at least). HiGHS measures its limit from
+    the start of a run that follows a change of the model (an objective, a row or a column),
+    as every run here does: a 6 s limit after a 33 s run stopped at 6.1 s, while setting it on
+    the run time so far (`getRunTime`, which does add up over runs) let it run 44.7 s."""
+    h.setOptionValue("time_limit", max(0.05, float(seconds)))
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,7 @@ class MipModel:
         self.group_col: dict[int, int] = {}  # order class -> its column (1: the class opens)
         self.lazy = side_rows and lazy_groups and len(p.groups) > 0
         self.group_owner = p.groups.owner()
+        self.held: list[tuple[int, int]] = []  # (level, value) held by fix_level
         h = self.h = new_highs()
         h.setOptionValue("mip_detect_symmetry", False)  # costly here, and rarely pays off
         h.addVars(self.ncol, np.zeros(self.ncol), np.ones(self.ncol))
@@ -172,6 +182,21 @@ class MipModel:
     def fix_level(self, k: int, value: int) -> None:
         idx, val = self.level_row(k)
         self.h.addRow(float(value) - 0.5, INF, len(idx), idx, val)
+        self.held.append((k, value))
+
+    def _settled(self, edges: np.ndarray, k: int) -> tuple[np.ndarray, int] | None:
+        """`edges` with the order classes they break closed, then filled greedily: an
+        allocation and its value on level k, or None when it lowers a held level."""
+        p = self.p
+        x = np.zeros(p.n_edges, dtype=bool)
+        x[edges] = True
+        settle_groups_and_priorities(p, x)
+        fill(p, x, lexicographic_priority(p, k), EdgeRows(p))
+        out = np.flatnonzero(x)
+        values = p.level_values(out)
+        if p.violations(out) or any(values[j] < v for j, v in self.held):
+            return None
+        return out, values[k]
 
     def start_from(self, edges: np.ndarray) -> None:
         """Hand HiGHS a feasible allocation as its incumbent (MIP start)."""
@@ -224,6 +249,16 @@ class MipModel:
             broken = self.broken_groups(edges) if value is not None else ()
             if not len(broken):
                 break
+            # the answer, its broken classes closed and refilled, is an allocation: optimal
+            # when it meets the bound (which holds without those classes); else the next start
+            settled = self._settled(edges, k)
+            if settled is not None and np.isfinite(bound) and \
+                    np.floor(bound + 1e-6) <= settled[1]:
+                edges, value = settled
+                break
+            if settled is not None and (start is None or not len(start) or
+                                        settled[1] > self.p.level_values(start)[k]):
+                start = settled[0]
             for g in broken:
                 self.add_group(int(g))
             if deadline - time.perf_counter() <= 0.05:
@@ -240,9 +275,7 @@ class MipModel:
         """One HiGHS run of level k on the model as it stands, until `deadline`."""
         h = self.h
         self.set_objective(k)
-        # HiGHS' clock runs on across the runs of one instance: the limit is on that clock
-        h.setOptionValue("time_limit",
-                         h.getRunTime() + max(0.05, deadline - time.perf_counter()))
+        set_time_limit(h, deadline - time.perf_counter())
         if start is not None and len(start):
             self.start_from(start)
         h.run()
@@ -252,7 +285,7 @@ class MipModel:
             # HiGHS 1.16 can report the optimum yet hand back the MIP start when presolve
             # solves the model: solve again without the start, in the time left
             h.clearSolver()
-            h.setOptionValue("time_limit", h.getRunTime() + deadline - time.perf_counter())
+            set_time_limit(h, deadline - time.perf_counter())
             h.run()
             edges, value = self._read(k)
         if self._disagrees(value) and self.p.violations(edges):
