@@ -40,6 +40,25 @@ def test_out_of_time_with_a_broken_class_gives_no_allocation() -> None:
     assert res.bound >= 1  # the bound of the model without the class still holds
 
 
+def test_settling_a_broken_answer_closes_the_class_and_refills() -> None:
+    # Agent 0 alone in order class 0 (min 2) breaks it; closed, agent 0 moves to option 2.
+    p = Problem(2, 3, [0, 0, 1], [0, 2, 1], levels=[Level("placed", np.ones(3))],
+                rows=SparseRows.from_lists([[0], [2], [1]]), rhs=[3, 1, 1],
+                groups=SparseRows.from_lists([[0]]), group_min=[2])
+    m = MipModel(p)
+    settled = m._settled(np.array([0, 2]), 0)
+    assert settled is not None
+    edges, value = settled
+    assert sorted(edges.tolist()) == [1, 2] and value == 2 and not p.violations(edges)
+    m.fix_level(0, 2)  # held at 2: a settled answer that places fewer is refused
+    lonely = Problem(2, 2, [0, 1], [0, 1], levels=[Level("placed", np.ones(2))],
+                     rows=SparseRows.from_lists([[0], [1]]), rhs=[3, 1],
+                     groups=SparseRows.from_lists([[0]]), group_min=[2])
+    held = MipModel(lonely)
+    held.fix_level(0, 2)
+    assert held._settled(np.array([0, 1]), 0) is None
+
+
 @st.composite
 def grouped_problem(draw: st.DrawFn) -> Problem:
     """Agents, options of small capacity, and some options that are order classes."""
