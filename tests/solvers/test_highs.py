@@ -50,7 +50,7 @@ def test_settling_a_broken_answer_closes_the_class_and_refills() -> None:
     assert settled is not None
     edges, value = settled
     assert sorted(edges.tolist()) == [1, 2] and value == 2 and not p.violations(edges)
-    m.fix_level(0, 2)  # held at 2: a settled answer that places fewer is refused
+    # held at 2, an answer whose settling places fewer is refused
     lonely = Problem(2, 2, [0, 1], [0, 1], levels=[Level("placed", np.ones(2))],
                      rows=SparseRows.from_lists([[0], [1]]), rhs=[3, 1],
                      groups=SparseRows.from_lists([[0]]), group_min=[2])
