@@ -226,7 +226,7 @@ class ColumnLP:
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            set_time_limit(h, left)  # (the costs just set count as a change of the model)
+            set_time_limit(h, left, lp=True)
             if iteration_limit is not None:
                 if used_iterations >= iteration_limit:
                     break

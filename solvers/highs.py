@@ -54,12 +54,12 @@ def new_highs() -> highspy.Highs:
     return h
 
 
-def set_time_limit(h: highspy.Highs, seconds: float) -> None:
-    """Let the next run of `h` take `seconds` (0.05 at least). HiGHS measures its limit from
-    the start of a run that follows a change of the model (an objective, a row or a column),
-    as every run here does: a 6 s limit after a 33 s run stopped at 6.1 s, while setting it on
-    the run time so far (`getRunTime`, which does add up over runs) let it run 44.7 s."""
-    h.setOptionValue("time_limit", max(0.05, float(seconds)))
+def set_time_limit(h: highspy.Highs, seconds: float, *, lp: bool) -> None:
+    """Let the next run of `h` take `seconds` (0.05 at least). HiGHS measures an LP's limit on
+    the instance's run time so far (`getRunTime`, which adds up over runs: a limit below it
+    stops the next run at once), but a MIP's from the start of its run: a 6 s limit set on the
+    run time so far, after a 33 s MIP run, let the next MIP run 44.7 s."""
+    h.setOptionValue("time_limit", (h.getRunTime() if lp else 0.0) + max(0.05, float(seconds)))
 
 
 @dataclass(frozen=True)
@@ -275,7 +275,7 @@ class MipModel:
         """One HiGHS run of level k on the model as it stands, until `deadline`."""
         h = self.h
         self.set_objective(k)
-        set_time_limit(h, deadline - time.perf_counter())
+        set_time_limit(h, deadline - time.perf_counter(), lp=self.relax)
         if start is not None and len(start):
             self.start_from(start)
         h.run()
@@ -285,7 +285,7 @@ class MipModel:
             # HiGHS 1.16 can report the optimum yet hand back the MIP start when presolve
             # solves the model: solve again without the start, in the time left
             h.clearSolver()
-            set_time_limit(h, deadline - time.perf_counter())
+            set_time_limit(h, deadline - time.perf_counter(), lp=self.relax)
             h.run()
             edges, value = self._read(k)
         if self._disagrees(value) and self.p.violations(edges):
