@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from solvers import Level, Problem, SparseRows, Status, solve
 from solvers.highs import MipModel
+from tests.solvers.problems import draw_edges
 
 
 def _one_class_too_small() -> Problem:
@@ -62,13 +63,7 @@ def test_settling_a_broken_answer_closes_the_class_and_refills() -> None:
 @st.composite
 def grouped_problem(draw: st.DrawFn) -> Problem:
     """Agents, options of small capacity, and some options that are order classes."""
-    n_agents = draw(st.integers(1, 9))
-    n_opt = draw(st.integers(1, 4))
-    ea, eo = [], []
-    for a in range(n_agents):
-        for o in sorted(draw(st.sets(st.integers(0, n_opt - 1), max_size=n_opt))):
-            ea.append(a)
-            eo.append(o)
+    n_agents, n_opt, ea, eo = draw_edges(draw, 9, 4)
     m = len(ea)
     rows = [[e for e in range(m) if eo[e] == o] for o in range(n_opt)]
     rhs = [draw(st.integers(0, 4)) for _ in range(n_opt)]

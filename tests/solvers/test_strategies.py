@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from solvers import Level, Problem, SparseRows, Status, solve, strategies
 from solvers.lp import lp_bound, round_down
+from tests.solvers.problems import draw_edges, knapsack_problem
 
 EXACT = ["cpsat", "mip"]
 
@@ -93,13 +94,7 @@ def test_infeasible_hint_is_never_returned(strategy: str) -> None:
 
 
 def random_problem(draw: st.DrawFn) -> Problem:
-    n_agents = draw(st.integers(1, 8))
-    n_opt = draw(st.integers(1, 5))
-    ea, eo = [], []
-    for a in range(n_agents):
-        for o in sorted(draw(st.sets(st.integers(0, n_opt - 1), max_size=n_opt))):
-            ea.append(a)
-            eo.append(o)
+    n_agents, n_opt, ea, eo = draw_edges(draw, 8, 5)
     m = len(ea)
     cost = [draw(st.sampled_from([0, 0, 100, 250])) for _ in range(m)]
     rows = [[e for e in range(m) if eo[e] == o] for o in range(n_opt)]
@@ -132,16 +127,7 @@ def test_exact_strategies_agree_and_lp_bounds(data: st.DataObject) -> None:
 def test_time_limit_returns_best_found_with_gap() -> None:
     # Many agents and a knapsack: a tiny limit may stop early; whatever comes back is
     # feasible, says its status, and reports a gap in [0, 1].
-    rng = np.random.default_rng(0)
-    n, k = 400, 40
-    ea = np.repeat(np.arange(n), 5)
-    eo = np.concatenate([np.sort(rng.choice(k, 5, replace=False)) for _ in range(n)])
-    cost = rng.integers(1, 50, len(ea))
-    rows = [np.flatnonzero(eo == o) for o in range(k)] + [np.arange(len(ea))]
-    coefs = [np.ones(len(r)) for r in rows[:-1]] + [cost]
-    p = Problem(n, k, ea, eo, levels=[Level("placed", np.ones(len(ea))),
-                                      Level("-spend", -cost)],
-                rows=SparseRows.from_lists(rows, coefs), rhs=[8] * k + [2000])
+    p = knapsack_problem(0, 400, 40, 5, capacity=8, budget=2000, spend_level=True)
     sol = solve(p, "cpsat", time_limit=0.5)
     assert sol.status in (Status.OPTIMAL, Status.FEASIBLE)
     assert not p.violations(sol.edges)
@@ -156,15 +142,7 @@ def test_mip_out_of_time_returns_its_start_with_a_valid_bound() -> None:
     from solvers.problem import lexicographic_priority
     from solvers.repair import EdgeRows, fill
 
-    rng = np.random.default_rng(1)
-    n, k = 300, 30
-    ea = np.repeat(np.arange(n), 4)
-    eo = np.concatenate([np.sort(rng.choice(k, 4, replace=False)) for _ in range(n)])
-    cost = rng.integers(1, 50, len(ea))
-    rows = [np.flatnonzero(eo == o) for o in range(k)] + [np.arange(len(ea))]
-    coefs = [np.ones(len(r)) for r in rows[:-1]] + [cost]
-    p = Problem(n, k, ea, eo, levels=[Level("placed", np.ones(len(ea)))],
-                rows=SparseRows.from_lists(rows, coefs), rhs=[6] * k + [1500])
+    p = knapsack_problem(1, 300, 30, 4, capacity=6, budget=1500, spend_level=False)
     start = np.zeros(p.n_edges, dtype=bool)
     fill(p, start, lexicographic_priority(p), EdgeRows(p))
     greedy = p.level_values(np.flatnonzero(start))[0]
