@@ -234,7 +234,8 @@ class MipModel:
         """Level k within `time_limit` s from the feasible allocation `start`: HiGHS' best
         allocation, its value, the dual bound and whether it is proven. An answer that breaks
         an order class not yet modelled brings the class in, and the level is solved again in
-        the time left; out of time, the answer is no allocation, but the bound holds."""
+        the time left; out of time, the answer is that one with the classes it breaks closed
+        and refilled (none when that lowers a held level), and the bound still holds."""
         h = self.h
         if self.ncol == 0:  # nothing to choose: the empty allocation is optimal
             return LevelResult(np.zeros(0, dtype=np.int64), 0, 0.0, True)
@@ -261,8 +262,9 @@ class MipModel:
                 start = settled[0]
             for g in broken:
                 self.add_group(int(g))
-            if deadline - time.perf_counter() <= 0.05:
-                value, edges = None, np.zeros(0, dtype=np.int64)
+            if deadline - time.perf_counter() <= 0.05:  # no time to solve again: the
+                edges, value = settled if settled is not None else (  # settled answer stands
+                    np.zeros(0, dtype=np.int64), None)
                 break
         done = status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit,
                           highspy.HighsModelStatus.kInterrupt)
