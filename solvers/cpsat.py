@@ -313,13 +313,12 @@ def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hi
     if status == cp_model.OPTIMAL:
         mip.h.cancelSolve()
     thread.join(timeout=max(0.0, deadline - time.perf_counter()))
-    if thread.is_alive():  # HiGHS cannot be stopped inside presolve: ask again, then wait
-        mip.h.cancelSolve()  # (a thread left running would abort the process at exit)
+    late = thread.is_alive()
+    if late:  # HiGHS cannot be stopped inside presolve: ask again, then wait (a thread left
+        mip.h.cancelSolve()  # running would abort the process at exit); its answer is dropped
         thread.join()
-        groups.update(mip.group_col)
-        return status, found, bound, None
     groups.update(mip.group_col)
-    return status, found, bound, out.get("res")
+    return status, found, bound, None if late else out.get("res")
 
 
 def build_model(problem: Problem) -> cp_model.CpModel:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import highspy
 import numpy as np
@@ -184,6 +185,11 @@ class MipModel:
         self.h.addRow(float(value) - 0.5, INF, len(idx), idx, val)
         self.held.append((k, value))
 
+    @cached_property
+    def edge_rows(self) -> EdgeRows:
+        """The rows each edge sits in, for greedy fills: built once, when first needed."""
+        return EdgeRows(self.p)
+
     def _settled(self, edges: np.ndarray, k: int) -> tuple[np.ndarray, int] | None:
         """`edges` with the order classes they break closed, then filled greedily: an
         allocation and its value on level k, or None when it lowers a held level."""
@@ -191,7 +197,7 @@ class MipModel:
         x = np.zeros(p.n_edges, dtype=bool)
         x[edges] = True
         settle_groups_and_priorities(p, x)
-        fill(p, x, lexicographic_priority(p, k), EdgeRows(p))
+        fill(p, x, lexicographic_priority(p, k), self.edge_rows)
         out = np.flatnonzero(x)
         values = p.level_values(out)
         if p.violations(out) or any(values[j] < v for j, v in self.held):
@@ -320,7 +326,7 @@ def solve_mip(
         best = np.zeros(0, dtype=np.int64)
     if not len(best) and problem.n_edges:
         x = np.zeros(problem.n_edges, dtype=bool)
-        fill(problem, x, lexicographic_priority(problem), EdgeRows(problem))
+        fill(problem, x, lexicographic_priority(problem), m.edge_rows)
         best = np.flatnonzero(x)
     proven, bound, status = 0, 0.0, Status.OPTIMAL
     lines: list[str] = []
