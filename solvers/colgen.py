@@ -107,7 +107,7 @@ class ColumnLP:
         self.p = p = problem
         self.n = n = p.n_edges
         scaled = rhs is not None  # then a price estimate, where a fraction of an edge counts
-        rhs = np.asarray(rhs, dtype=float) if scaled else p.rhs.astype(float)
+        rhs = np.asarray(rhs, dtype=float) if scaled else p.tight_rhs.astype(float)
         rows, self.n_cov, n_grp = _relaxation(p, side_rows, rhs)
         self.rows = rows
         self.ncol = n + self.n_cov + n_grp
@@ -251,10 +251,9 @@ class ColumnLP:
                 bound = min(bound, value)  # every column priced: the LP optimum itself
             if best is None or bound < best.value:
                 best = self._answer(bound, d, converged=not enter.any())
-            tol = 1e-6 * max(1.0, abs(bound))
-            if not enter.any() or (integral and np.floor(bound + tol) <= np.floor(value + tol)
-                                   ) or (
-                    incumbent is not None and np.floor(bound + tol) <= incumbent):
+            top = p.bound_cap(k, bound)
+            if not enter.any() or (integral and top <= p.bound_cap(k, value)) or (
+                    incumbent is not None and top <= incumbent):
                 break  # the level's values are integers: its integer bound is final
             new = self._best_per_agent(d[:n], ~enter, _PER_AGENT)
             cap = max(_MIN_ROUND, int(_ROUND_SHARE * self.p.n_agents))

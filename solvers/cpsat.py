@@ -192,19 +192,22 @@ class _Model:
 
 
 
-def _tighten(built: _Model, expr: cp_model.LinearExpr, relax, incumbent: int | None) -> int:
+def _tighten(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, relax,
+             incumbent: int | None) -> int:
     """Cap the level at its LP bound and fix to 0 the edges that cannot reach the incumbent.
 
     An edge at 0 in the LP with reduced cost r can only be in allocations worth at most
-    bound - |r|; when that is below the incumbent's value, every such allocation is strictly
-    worse than the level's optimum, so the edge can be dropped for this and every later level.
+    bound - |r| (rounded down to the level's step); when that is below the incumbent's value,
+    every such allocation is strictly worse than the level's optimum, so the edge can be
+    dropped for this and every later level.
     """
-    tol = 1e-6 * max(1.0, abs(relax.value)) + 1e-6
-    built.model.add(expr <= int(np.floor(relax.value + tol)))
+    built.model.add(expr <= int(problem.bound_cap(k, relax.value)))
     if incumbent is None:
         return 0
-    worst = relax.value - np.abs(relax.reduced_cost)
-    drop = np.flatnonzero((relax.x < 1e-6) & (worst < incumbent - 0.5 - tol))
+    step = problem.level_steps[k]
+    units = (relax.value - np.abs(relax.reduced_cost)) / step
+    worst = np.floor(units + 1e-6 * np.maximum(1.0, np.abs(units))) * step
+    drop = np.flatnonzero((relax.x < 1e-6) & (worst < incumbent))
     for e in drop:
         built.model.add(built.x[e] == 0)
     return len(drop)
@@ -427,7 +430,7 @@ def solve_cpsat(
         if relax is None:
             return float(problem.level_ceiling(k))
         on_log(f"level {problem.levels[k].name}: LP bound {relax.value:.6g} ({why})")
-        return float(np.floor(relax.value + 1e-6 * max(1.0, abs(relax.value))))
+        return problem.bound_cap(k, relax.value)
 
     for k, level in enumerate(problem.levels):
         expr = built.expr(level)
@@ -453,14 +456,14 @@ def solve_cpsat(
                 rounded = _topped_up(problem, rounded, 0, built)
                 if not len(best) or problem.level_values(rounded) > problem.level_values(best):
                     best = rounded
-            n_fixed += _tighten(built, expr, relax, problem.level_values(best)[k]
+            n_fixed += _tighten(built, expr, problem, k, relax, problem.level_values(best)[k]
                                 if len(best) else None)
             on_log(f"level {level.name}: LP bound {relax.value:.6g}, {n_fixed} edges fixed to 0")
         remaining = deadline - time.perf_counter()
         if remaining <= 0.01:  # the LP took what was left: the level stays unproven
             stopped_status = Status.FEASIBLE
             if relax is not None:
-                bound = float(np.floor(relax.value + 1e-6 * max(1.0, abs(relax.value))))
+                bound = problem.bound_cap(k, relax.value)
             else:
                 bound = float(problem.level_ceiling(k))
             break
@@ -504,8 +507,8 @@ def solve_cpsat(
             if res.optimal and res.value is not None and res.value >= value:
                 status = cp_model.OPTIMAL
         if relax is not None:
-            bound = min(bound, float(np.floor(relax.value + 1e-6 * max(1.0, abs(relax.value)))))
-        if np.floor(bound + 1e-6 * max(1.0, abs(bound))) <= value:
+            bound = min(bound, problem.bound_cap(k, relax.value))
+        if problem.bound_cap(k, bound) <= value:
             status = cp_model.OPTIMAL  # a bound met the incumbent as time ran out: proven
         if status == cp_model.OPTIMAL:
             built.model.add(expr >= value)

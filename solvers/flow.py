@@ -225,10 +225,10 @@ def solve_flow(
                         level_deadline, iterations, say)
         best, best_vals, y, bound, n = result
         rounds += n
-        if lp_on and best_vals[k] < np.floor(bound + 1e-9 * max(1.0, abs(bound))):
+        if lp_on and best_vals[k] < p.bound_cap(k, bound):
             best, best_vals, bound = _by_columns(p, k, lp, best, best_vals, bound, prio, er,
                                                  cover_first, deadline, deterministic, say)
-        cap = np.floor(bound + 1e-9 * max(1.0, abs(bound)))
+        cap = p.bound_cap(k, bound)
         if best_vals[k] >= cap:
             fixed.append(best_vals[k])
             if lp is not None:
@@ -327,7 +327,7 @@ def _level(p: Problem, k: int, net: Network, flow: _Flow, er: EdgeRows, prio: np
             whole_time = time.perf_counter() - round_start
         else:
             quick_time = time.perf_counter() - round_start
-        if best_vals[k] >= np.floor(best_bound + 1e-9 * max(1.0, abs(best_bound))) or last:
+        if best_vals[k] >= p.bound_cap(k, best_bound) or last:
             break
         g_lam = net.matrix @ xhat.astype(float) - net.rhs
         g_mu = held_rhs - np.asarray([float(w @ xhat) for w in w_held])

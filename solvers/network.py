@@ -53,6 +53,7 @@ def build_network(problem: Problem) -> Network:
     dropped altogether.
     """
     rows, n = problem.rows, problem.n_edges
+    rhs = problem.tight_rhs  # the same allocations fit; a relaxation fits less
     sizes = np.diff(rows.ptr)
     top = np.full(n, -1, dtype=np.int64)
     leaf = np.full(n, -1, dtype=np.int64)
@@ -62,7 +63,7 @@ def build_network(problem: Problem) -> Network:
     relaxed: list[int] = []
     for r in np.argsort(sizes, kind="stable"):
         idx, coef = rows.row(int(r))
-        if len(idx) == 0 or int(coef.sum()) <= problem.rhs[r]:
+        if len(idx) == 0 or int(coef.sum()) <= rhs[r]:
             continue  # can never bind
         if coef.min() != 1 or coef.max() != 1:
             relaxed.append(int(r))
@@ -82,7 +83,7 @@ def build_network(problem: Problem) -> Network:
             continue
         node = len(parent)
         parent.append(-1)
-        capacity.append(int(problem.rhs[r]))
+        capacity.append(int(rhs[r]))
         node_size[node] = int(inside.sum())
         for w in whole:
             parent[int(w)] = node
@@ -98,7 +99,8 @@ def build_network(problem: Problem) -> Network:
 def scaled_rows(problem: Problem, which: np.ndarray
                 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """The rows `which` as a CSR matrix over edges, each divided by its largest coefficient,
-    so that one step size suits a seat and a budget in fen alike: (matrix, rhs, divisors)."""
+    so that one step size suits a seat and a budget in fen alike: (matrix, rhs, divisors), the
+    right-hand sides from `Problem.tight_rhs`."""
     rows = problem.rows
     lengths = np.diff(rows.ptr)[which]
     starts = rows.ptr[which]
@@ -111,4 +113,4 @@ def scaled_rows(problem: Problem, which: np.ndarray
         np.maximum.at(scale, owner, coef)
     matrix = sp.csr_matrix((coef / scale[owner], (owner, rows.index[member])),
                            shape=(len(which), problem.n_edges))
-    return matrix, problem.rhs[which] / scale, scale
+    return matrix, problem.tight_rhs[which] / scale, scale

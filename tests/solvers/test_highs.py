@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solvers import Level, Problem, SparseRows, Status, solve
-from solvers.highs import MipModel
-from tests.solvers.problems import draw_edges
+from solvers.highs import MipModel, solve_mip
+from tests.solvers.problems import draw_edges, knapsack_problem
 
 
 def _one_class_too_small() -> Problem:
@@ -48,7 +49,7 @@ def test_settling_a_broken_answer_closes_the_class_and_refills() -> None:
                 rows=SparseRows.from_lists([[0], [2], [1]]), rhs=[3, 1, 1],
                 groups=SparseRows.from_lists([[0]]), group_min=[2])
     m = MipModel(p)
-    settled = m._settled(np.array([0, 2]), 0)
+    settled = m.settled(np.array([0, 2]), 0)
     assert settled is not None
     edges, value = settled
     assert sorted(edges.tolist()) == [1, 2] and value == 2 and not p.violations(edges)
@@ -58,7 +59,7 @@ def test_settling_a_broken_answer_closes_the_class_and_refills() -> None:
                      groups=SparseRows.from_lists([[0]]), group_min=[2])
     held = MipModel(lonely)
     held.fix_level(0, 2)
-    assert held._settled(np.array([0, 1]), 0) is None
+    assert held.settled(np.array([0, 1]), 0) is None
 
 
 @st.composite
@@ -88,3 +89,42 @@ def test_lazy_classes_find_the_same_optimum_as_cpsat(p: Problem) -> None:
     assert mip.objective == reference.objective
     eager = MipModel(p, lazy_groups=False).run(0, 10.0, 0, None)
     assert eager.value == mip.objective[0]
+
+
+def test_a_level_the_lp_proves_needs_no_mip(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Three agents, one edge each costing 2 from a budget of 5: on the tightened budget (4) the
+    # LP's bound is 2, its point rounds to 2 placed, and the level is proven without a MIP.
+    p = Problem(3, 3, [0, 1, 2], [0, 1, 2], levels=[Level("placed", np.ones(3))],
+                rows=SparseRows.from_lists([[0, 1, 2]], [[2, 2, 2]]), rhs=[5])
+
+    def no_mip(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the MIP ran on a level its LP proves")
+
+    monkeypatch.setattr(MipModel, "run", no_mip)
+    sol = solve_mip(p, time_limit=10)
+    assert sol.status == Status.OPTIMAL and sol.objective == (2,) and sol.proven == 1
+    assert not p.violations(sol.edges)
+
+
+def test_run_within_holds_the_rest_at_zero_and_then_frees_it() -> None:
+    # Agent 0 may take option 0 or 1, agent 1 only option 0 (1 seat each): the optimum (2)
+    # needs agent 0 on option 1. Within {edge 0, edge 2} only one agent fits; afterwards the
+    # whole model finds 2 again.
+    p = Problem(2, 2, [0, 0, 1], [0, 1, 0], levels=[Level("placed", np.ones(3))],
+                rows=SparseRows.from_lists([[0, 2], [1]]), rhs=[1, 1])
+    m = MipModel(p)
+    within = m.run_within(0, np.array([True, False, True]), 10.0, 0, None)
+    assert within is not None and within[1] == 1 and 1 not in within[0].tolist()
+    res = m.run(0, 10.0, 0, None)
+    assert res.optimal and res.value == 2
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.integers(5, 40), st.booleans())
+def test_lp_first_finds_what_the_mip_alone_finds(seed: int, budget: int, spend: bool) -> None:
+    p = knapsack_problem(seed, 8, 4, 2, 2, budget, spend)
+    first = solve_mip(p, time_limit=10)
+    alone = solve_mip(p, time_limit=10, lp_first=False)
+    assert first.status == Status.OPTIMAL and alone.status == Status.OPTIMAL
+    assert first.objective == alone.objective
+    assert not p.violations(first.edges)
