@@ -409,6 +409,7 @@ def solve_cpsat(
                         "\n".join(lines), {"workers": workers, "fell_back_to": "hint"})
     built = _Model(problem)
     lp_model: ColumnLP | None = None  # the LP by columns, kept across levels
+    stage: MipModel | None = None  # the MIP of the LP stage (RENS), kept across levels
     proven = 0
     bound = 0.0
     stopped_status = Status.OPTIMAL
@@ -439,9 +440,18 @@ def solve_cpsat(
             stopped_status = Status.FEASIBLE
             bound = stop_bound(k, "no time to search")
             break
-        use_lp = lp and (k == 0 or not prove_with_mip)  # racing, HiGHS bounds later levels
         relax = None
-        if use_lp:
+        lp_cap = float("inf")
+        if lp and prove_with_mip:  # racing: the LP, its point rounded and a RENS sub-MIP first
+            if lp_model is None:
+                lp_model = ColumnLP(problem, side_rows=False)
+            if stage is None:
+                stage = MipModel(problem)
+                for j, v in enumerate(fixed_values):
+                    stage.fix_level(j, v)
+            best, lp_cap, relax, line = stage.lp_stage(lp_model, k, best, deadline - tail, seed)
+            on_log(f"level {level.name}: {line}")
+        elif lp:
             if lp_model is None:
                 lp_model = ColumnLP(problem, side_rows=False)
             relax = lp_model.solve(k, start=best, incumbent=problem.level_values(best)[k]
@@ -449,7 +459,7 @@ def solve_cpsat(
                                    time_limit=remaining if deterministic else remaining / 3,
                                    iteration_limit=LP_ITERATIONS if deterministic else None)
         if relax is not None:
-            if k == 0:
+            if k == 0 and not prove_with_mip:
                 rounded = round_down(problem, relax.x)
                 if problem.stable and problem.blocking_pairs(rounded):
                     rounded = np.zeros(0, dtype=np.int64)  # not an incumbent when stable
@@ -470,7 +480,9 @@ def solve_cpsat(
         # the search keeps the tail for an LP bound, on this level should it stay unproven
         # (when it had none) or on the next should the time run out
         search_time = max(0.01, remaining - tail) if lp_model is not None else remaining
-        if prove_with_mip:
+        if problem.level_values(best)[k] >= lp_cap:  # the LP stage proved it: no search
+            status, found, bound, res = cp_model.OPTIMAL, best, lp_cap, None
+        elif prove_with_mip:
             status, found, bound, res = _race(built, expr, problem, k, best, fixed_values,
                                               search_time, seed, workers, params,
                                               on_log if log else None, mip_groups)
@@ -515,6 +527,8 @@ def solve_cpsat(
             fixed_values.append(value)
             if lp_model is not None:
                 lp_model.fix_level(k, value)
+            if stage is not None:
+                stage.fix_level(k, value)
             proven += 1
             bound = float(value)
             best = _topped_up(problem, best, proven, built)

@@ -15,15 +15,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
 
-from solvers.lp import round_down, settle_groups_and_priorities
+from solvers.lp import LPBound, round_down, settle_groups_and_priorities
 from solvers.problem import Problem, lexicographic_priority
 from solvers.registry import register
 from solvers.repair import EdgeRows, fill
 from solvers.solution import Solution, Status, relative_gap
+
+if TYPE_CHECKING:  # colgen builds on this module's HiGHS helpers
+    from solvers.colgen import ColumnLP
 
 __all__ = ["LevelResult", "MipModel", "set_time_limit", "solve_mip"]
 
@@ -241,6 +245,34 @@ class MipModel:
             return None
         return res.edges, res.value
 
+    def lp_stage(self, lp: ColumnLP, k: int, best: np.ndarray, deadline: float, seed: int
+                 ) -> tuple[np.ndarray, float, LPBound | None, str]:
+        """Level k's LP relaxation by columns (`lp`, holding the same levels as this model)
+        from the allocation `best`, before any MIP: (the best allocation found, the LP bound
+        rounded to the level's step, the LP's answer, a log line). The level is proven when the
+        allocation meets that bound. Its point rounded down and settled is a first candidate;
+        when that falls short, a RENS sub-MIP over the point's support and `best` (`run_within`, a
+        quarter of the time left) a second: at 2,000 students it finds the optimum of the
+        levels after the first, whose rounded points break the levels held before them."""
+        p = self.p
+        relax = lp.solve(k, start=best, incumbent=p.level_values(best)[k],
+                         time_limit=(deadline - time.perf_counter()) / 3)
+        if relax is None:
+            return best, float("inf"), None, "no LP in time"
+        cap = p.bound_cap(k, relax.value)
+        line = f"LP bound {relax.value:.6g}"
+        rounded = self.settled(round_down(p, relax.x), k)
+        if rounded is not None and p.level_values(rounded[0]) > p.level_values(best):
+            best = rounded[0]
+        if p.level_values(best)[k] < cap and deadline - time.perf_counter() > 0.05:
+            near = relax.x > 1e-6
+            near[best] = True  # the incumbent keeps the small model feasible
+            sub = self.run_within(k, near, (deadline - time.perf_counter()) / 4, seed, best)
+            if sub is not None and p.level_values(sub[0]) > p.level_values(best):
+                best = sub[0]
+            line += f", RENS {sub[1] if sub else None}"
+        return best, cap, relax, f"{line}, best {p.level_values(best)[k]}"
+
     def _read(self, k: int) -> tuple[np.ndarray, int | None]:
         """The edges of HiGHS' incumbent and their value on level k (None without one)."""
         if self.h.getInfo().primal_solution_status != 2:  # kSolutionStatusFeasible
@@ -344,7 +376,7 @@ def solve_mip(
     meets the LP bound's floor, and then the level is proven without a MIP. At 2,000 students
     that proves `placed`, `local` and `in_park` in about 0.1 s each, where HiGHS' MIP took a
     second each (presolve and heuristics before the root LP closes it)."""
-    from solvers.colgen import ColumnLP  # it builds on this module's HiGHS helpers
+    from solvers.colgen import ColumnLP
 
     start = time.perf_counter()
     deadline = start + time_limit
@@ -368,26 +400,8 @@ def solve_mip(
     for k, level in enumerate(problem.levels):
         lp_cap = float("inf")
         if lp is not None and deadline - time.perf_counter() > 0.05:
-            relax = lp.solve(k, start=best, incumbent=problem.level_values(best)[k],
-                             time_limit=(deadline - time.perf_counter()) / 3)
-            if relax is not None:
-                lp_cap = problem.bound_cap(k, relax.value)
-                rounded = m.settled(round_down(problem, relax.x), k)
-                if rounded is not None and (
-                        problem.level_values(rounded[0]) > problem.level_values(best)):
-                    best = rounded[0]
-                if problem.level_values(best)[k] < lp_cap:
-                    t0 = time.perf_counter()
-                    near = relax.x > 1e-6
-                    near[best] = True  # the incumbent keeps the small model feasible
-                    sub = m.run_within(k, near, (deadline - time.perf_counter()) / 4, seed, best)
-                    if sub is not None and problem.level_values(sub[0]) > \
-                            problem.level_values(best):
-                        best = sub[0]
-                    say(f"level {level.name}: RENS {sub[1] if sub else None} in "
-                        f"{time.perf_counter()-t0:.2f}")
-                say(f"level {level.name}: LP bound {relax.value:.6g}, rounded "
-                    f"{rounded[1] if rounded else None}")
+            best, lp_cap, _, line = m.lp_stage(lp, k, best, deadline, seed)
+            say(f"level {level.name}: {line}")
         value = problem.level_values(best)[k]
         if value >= lp_cap:
             res = LevelResult(best, value, lp_cap, True)  # the LP proves it: no MIP
