@@ -426,5 +426,9 @@ def solve_mip(
     gap = 0.0
     if proven < len(problem.levels):
         gap = relative_gap(values[proven], bound)
+    if problem.stable and problem.blocking_pairs(best):
+        status = Status.UNKNOWN  # the MIP does not model stability (cpsat does)
+        say("mip: the allocation has blocking pairs; this model does not hold stability "
+            "(strategy cpsat does)")
     return Solution("mip", best, status, values, proven, bound, gap,
                     time.perf_counter() - start, seed, "\n".join(lines))

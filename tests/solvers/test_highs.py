@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from solvers import Level, Problem, SparseRows, Status, solve
 from solvers.highs import MipModel, solve_mip
+from solvers.problem import Ranking
 from tests.solvers.problems import draw_edges, knapsack_problem
 
 
@@ -128,3 +129,15 @@ def test_lp_first_finds_what_the_mip_alone_finds(seed: int, budget: int, spend: 
     assert first.status == Status.OPTIMAL and alone.status == Status.OPTIMAL
     assert first.objective == alone.objective
     assert not p.violations(first.edges)
+
+
+def test_mip_never_calls_an_unstable_allocation_optimal() -> None:
+    # One seat; the slot ranks agent 0 first, but the `local` level prefers agent 1. The MIP
+    # does not model stability: its answer (agent 1) has a blocking pair and is not optimal.
+    ranking = Ranking(option_slot=[0], option_start=[1], option_span=[1], slot_capacity=[1],
+                      edge_student_rank=[1, 1], edge_slot_rank=[1, 2], agent_priority=[1, 2])
+    p = Problem(2, 1, [0, 1], [0, 0], levels=[Level("placed", [1, 1]), Level("local", [0, 1])],
+                rows=SparseRows.from_lists([[0, 1]]), rhs=[1], ranking=ranking, stable=True)
+    sol = solve(p, "mip", time_limit=10)
+    assert sol.edges.tolist() == [1] and p.blocking_pairs(sol.edges) == [(0, 0)]
+    assert sol.status == Status.UNKNOWN and "blocking pairs" in sol.log
