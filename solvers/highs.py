@@ -32,6 +32,11 @@ if TYPE_CHECKING:  # colgen builds on this module's HiGHS helpers
 __all__ = ["LevelResult", "MipModel", "set_time_limit", "solve_mip"]
 
 INF = highspy.kHighsInf
+FLOW_START_EDGES = 100_000  # from this size on, without a hint, the flow's allocation is the
+# MIP start: at 20,000 students (280,000 edges) HiGHS finds nothing of its own in 10 s
+FLOW_START_SHARE = 0.6  # of the time limit, for that flow
+PRESOLVE_SECONDS_PER_EDGE = 2e-5  # HiGHS' MIP presolve, which no time limit interrupts: 0.4-0.6 s
+# at 28,000 edges on 2 cores. With less time left than this, a MIP run is not started
 _BANNER = threading.Lock()
 _banner_shown = False
 
@@ -245,6 +250,11 @@ class MipModel:
             return None
         return res.edges, res.value
 
+    def has_time(self, deadline: float) -> bool:
+        """Whether a MIP run fits before `deadline` (see `PRESOLVE_SECONDS_PER_EDGE`)."""
+        left = deadline - time.perf_counter()
+        return left > max(0.05, PRESOLVE_SECONDS_PER_EDGE * self.p.n_edges)
+
     def lp_stage(self, lp: ColumnLP, k: int, best: np.ndarray, deadline: float, seed: int
                  ) -> tuple[np.ndarray, float, LPBound | None, str]:
         """Level k's LP relaxation by columns (`lp`, holding the same levels as this model)
@@ -264,7 +274,7 @@ class MipModel:
         rounded = self.settled(round_down(p, relax.x), k)
         if rounded is not None and p.level_values(rounded[0]) > p.level_values(best):
             best = rounded[0]
-        if p.level_values(best)[k] < cap and deadline - time.perf_counter() > 0.05:
+        if p.level_values(best)[k] < cap and self.has_time(deadline):
             near = relax.x > 1e-6
             near[best] = True  # the incumbent keeps the small model feasible
             sub = self.run_within(k, near, (deadline - time.perf_counter()) / 4, seed, best)
@@ -366,10 +376,11 @@ def solve_mip(
 ) -> Solution:
     """Solve `problem` lexicographically with HiGHS, each level fixed before the next.
 
-    Without a (feasible) `hint`, a greedy allocation in the levels' order is the MIP start:
-    at city scale HiGHS may find no incumbent of its own in the time, and the answer is then
-    that allocation with its gap, never an empty one. A level whose search gave no dual bound
-    is bounded by `Problem.level_ceiling`.
+    Without a (feasible) `hint`, the MIP start is the `flow` strategy's allocation (in
+    `FLOW_START_SHARE` of the time) from `FLOW_START_EDGES` edges on, and a greedy allocation
+    in the levels' order below: at city scale HiGHS may find no incumbent of its own in the
+    time, and the answer is then that start with its gap, never an empty one. A level whose
+    search gave no dual bound is bounded by `Problem.level_ceiling` (or the flow's bound).
 
     With `lp_first` each level starts with its LP relaxation (by columns, `solvers.colgen`,
     on the rows tightened by `Problem.tight_rhs`): its point rounded down and filled often
@@ -381,18 +392,26 @@ def solve_mip(
     start = time.perf_counter()
     deadline = start + time_limit
     m = MipModel(problem)
+    lines: list[str] = []
     best = np.asarray(hint if hint is not None else [], dtype=np.int64)
     if len(best) and problem.violations(best):
         best = np.zeros(0, dtype=np.int64)
+    first = None
+    if not len(best) and problem.n_edges >= FLOW_START_EDGES and not problem.stable:
+        from solvers.flow import solve_flow  # the flow builds on the LP by columns
+
+        first = solve_flow(problem, time_limit=FLOW_START_SHARE * time_limit, seed=seed)
+        best = first.edges
+        lines.append(f"flow start: {first.objective} ({first.status}, gap {first.gap:.2e})")
     if not len(best) and problem.n_edges:
         x = np.zeros(problem.n_edges, dtype=bool)
         fill(problem, x, lexicographic_priority(problem), m.edge_rows)
         best = np.flatnonzero(x)
     lp = ColumnLP(problem, side_rows=False) if lp_first and problem.n_edges else None
     proven, bound, status = 0, 0.0, Status.OPTIMAL
-    lines: list[str] = []
 
     def say(line: str) -> None:
+        line = f"[{time.perf_counter() - start:.1f} s] {line}"
         lines.append(line)
         if callable(log):
             log(line)
@@ -407,7 +426,7 @@ def solve_mip(
             res = LevelResult(best, value, lp_cap, True)  # the LP proves it: no MIP
         else:
             remaining = deadline - time.perf_counter()
-            res = m.run(k, remaining, seed, best) if remaining > 0.05 else None
+            res = m.run(k, remaining, seed, best) if m.has_time(deadline) else None
         if res is not None and res.value is not None:
             best = res.edges
         bound = min(res.bound if res is not None else float("inf"), lp_cap)
@@ -422,6 +441,8 @@ def solve_mip(
             lp.fix_level(k, int(res.value))
         proven += 1
         bound = float(res.value)
+    if first is not None and first.proven == proven < len(problem.levels):
+        bound = min(bound, first.bound)  # the flow's bound on the same level
     values = problem.level_values(best)
     gap = 0.0
     if proven < len(problem.levels):

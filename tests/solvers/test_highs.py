@@ -141,3 +141,35 @@ def test_mip_never_calls_an_unstable_allocation_optimal() -> None:
     sol = solve(p, "mip", time_limit=10)
     assert sol.edges.tolist() == [1] and p.blocking_pairs(sol.edges) == [(0, 0)]
     assert sol.status == Status.UNKNOWN and "blocking pairs" in sol.log
+
+
+def test_mip_starts_from_the_flow_at_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    import solvers.highs as highs_module
+
+    p = knapsack_problem(3, 60, 6, 3, 4, 300, True)
+    monkeypatch.setattr(highs_module, "FLOW_START_EDGES", 10)
+    sol = solve_mip(p, time_limit=20)
+    assert "flow start" in sol.log and not p.violations(sol.edges)
+    reference = solve_mip(p, time_limit=20, lp_first=False)
+    assert reference.status == Status.OPTIMAL
+    assert sol.objective[:sol.proven] == reference.objective[:sol.proven]
+    if sol.proven < len(p.levels):
+        assert sol.bound >= reference.objective[sol.proven]
+
+
+def test_no_mip_run_starts_without_time_for_its_presolve(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    import solvers.highs as highs_module
+
+    p = knapsack_problem(4, 30, 5, 2, 3, 200, False)
+
+    def no_mip(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a MIP ran without time for its presolve")
+
+    monkeypatch.setattr(highs_module, "PRESOLVE_SECONDS_PER_EDGE", 1e6)
+    monkeypatch.setattr(MipModel, "run", no_mip)
+    sol = solve_mip(p, time_limit=5)
+    assert not p.violations(sol.edges)
+    exact = solve(p, "cpsat", time_limit=10)
+    assert exact.status == Status.OPTIMAL
+    assert sol.objective[0] <= exact.objective[0] <= sol.bound
