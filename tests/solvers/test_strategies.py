@@ -201,3 +201,16 @@ def test_relative_gap_is_a_fraction() -> None:
     assert relative_gap(-1999, 0) == 1.0  # -spend against a trivial bound of 0
     assert relative_gap(-2000, -1000) == 0.5
     assert relative_gap(-5, 10) == 1.0
+
+
+def test_cpsat_starts_from_the_flow_at_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    import solvers.cpsat as cpsat_module
+
+    p = knapsack_problem(5, 60, 6, 3, 4, 300, True)
+    monkeypatch.setattr(cpsat_module, "FLOW_HINT_EDGES", 10)
+    sol = solve(p, "cpsat", time_limit=20)
+    assert "flow hint" in sol.log and not p.violations(sol.edges)
+    monkeypatch.undo()
+    plain = solve(p, "cpsat", time_limit=20)
+    assert "flow hint" not in plain.log
+    assert sol.status == plain.status == Status.OPTIMAL and sol.objective == plain.objective
