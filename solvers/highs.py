@@ -25,6 +25,7 @@ from solvers.problem import Problem, lexicographic_priority
 from solvers.registry import register
 from solvers.repair import EdgeRows, fill
 from solvers.solution import Solution, Status, relative_gap
+from solvers.stability import StabilityRows, stability_rows
 
 if TYPE_CHECKING:  # colgen builds on this module's HiGHS helpers
     from solvers.colgen import ColumnLP
@@ -76,20 +77,39 @@ def set_time_limit(h: highspy.Highs, seconds: float, *, lp: bool) -> None:
 
 @dataclass(frozen=True)
 class LevelResult:
-    """HiGHS' answer on one level: best edges, their value, the dual bound, proven or not."""
+    """HiGHS' answer on one level: best edges, their value, the dual bound, proven or not, and
+    whether HiGHS found the model infeasible (only a stable problem can be)."""
 
     edges: np.ndarray
     value: int | None
     bound: float
     optimal: bool
+    infeasible: bool = False
+
+
+def _add_rows(h: highspy.Highs, rows: list[tuple[np.ndarray, np.ndarray, float, float]]
+              ) -> None:
+    """Add rows (columns, coefficients, lower, upper) to `h` in one call."""
+    if not rows:
+        return
+    lengths = np.array([len(r[0]) for r in rows])
+    starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int32)
+    index = np.concatenate([r[0] for r in rows]).astype(np.int32)
+    value = np.concatenate([r[1] for r in rows]).astype(float)
+    lower = np.array([r[2] for r in rows], dtype=float)
+    upper = np.array([r[3] for r in rows], dtype=float)
+    h.addRows(len(rows), np.where(np.isinf(lower), -INF, lower),
+              np.where(np.isinf(upper), INF, upper), len(index), starts, index, value)
 
 
 class MipModel:
-    """The Problem in HiGHS. Columns: edges, then one per cover and priority pair, then one per
-    order class added so far.
+    """The Problem in HiGHS. Columns: edges, then one per cover and priority pair, then those
+    of stability (`solvers.stability`, on a stable problem), then one per order class added so
+    far.
 
-    `relax` keeps every column continuous; without `side_rows` the order-class minimums and the
-    priority pairs are left out. Either way the optimum can only rise: still a valid bound.
+    `relax` keeps every column continuous; without `side_rows` the order-class minimums, the
+    priority pairs and stability are left out. Either way the optimum can only rise: still a
+    valid bound.
 
     With `lazy_groups` (the default) an order class enters the model only once an answer breaks
     it (some members chosen, fewer than its minimum): `run` then adds it and solves again. An
@@ -140,6 +160,17 @@ class MipModel:
                 rows.append(([z, *range(lo, hi)], [1.0] + [-1.0] * (hi - lo), -INF, 0.0))
         for idx, val, lo, hi in rows:
             h.addRow(lo, hi, len(idx), np.asarray(idx, dtype=np.int32), np.asarray(val))
+        self.stability: StabilityRows | None = None
+        if side_rows and p.stable:  # no blocking pair: its own binaries and rows
+            self.stability = stab = stability_rows(p, self.ncol)
+            self.s0 = self.ncol
+            h.addVars(stab.n_cols, np.zeros(stab.n_cols), np.ones(stab.n_cols))
+            if not relax:
+                h.changeColsIntegrality(stab.n_cols, self.s0 + np.arange(stab.n_cols,
+                                                                          dtype=np.int32),
+                                        np.full(stab.n_cols, highspy.HighsVarType.kInteger))
+            self.ncol += stab.n_cols
+            _add_rows(h, stab.rows)
         if side_rows and not self.lazy:
             for g in range(len(p.groups)):
                 self.add_group(g)
@@ -229,6 +260,8 @@ class MipModel:
         for k in range(self.n_prio):
             trig, _ = p.priority_triggers.row(k)
             x[self.z0 + k] = float(x[trig].any())
+        if self.stability is not None:
+            x[self.s0:self.s0 + self.stability.n_cols] = self.stability.values(x[:p.n_edges])
         sol = highspy.HighsSolution()
         sol.col_value = x.tolist()
         sol.value_valid = True
@@ -342,7 +375,8 @@ class MipModel:
                           highspy.HighsModelStatus.kInterrupt)
         optimal = (done and value is not None and np.isfinite(bound)
                    and self.p.bound_cap(k, bound) <= value)  # values move in steps
-        return LevelResult(edges, value, bound, optimal)
+        infeasible = status == highspy.HighsModelStatus.kInfeasible and value is None
+        return LevelResult(edges, value, bound, optimal, infeasible)
 
     def _solve(self, k: int, deadline: float, start: np.ndarray | None
                ) -> tuple[np.ndarray, int | None]:
@@ -413,6 +447,8 @@ def solve_mip(
         x = np.zeros(problem.n_edges, dtype=bool)
         fill(problem, x, lexicographic_priority(problem), m.edge_rows)
         best = np.flatnonzero(x)
+    if problem.stable and problem.blocking_pairs(best):
+        best = np.zeros(0, dtype=np.int64)  # not an allocation of a stable problem
     lp = ColumnLP(problem, side_rows=False) if lp_first and problem.n_edges else None
     proven, bound, status = 0, 0.0, Status.OPTIMAL
 
@@ -428,11 +464,17 @@ def solve_mip(
             best, lp_cap, _, line = m.lp_stage(lp, k, best, deadline, seed)
             say(f"level {level.name}: {line}")
         value = problem.level_values(best)[k]
-        if value >= lp_cap:
+        if value >= lp_cap and not (problem.stable and problem.blocking_pairs(best)):
             res = LevelResult(best, value, lp_cap, True)  # the LP proves it: no MIP
         else:
             remaining = deadline - time.perf_counter()
             res = m.run(k, remaining, seed, best) if m.has_time(deadline) else None
+        if res is not None and res.infeasible:
+            say("no stable allocation meets every other rule of the season")
+            empty = np.zeros(0, dtype=np.int64)
+            return Solution("mip", empty, Status.INFEASIBLE, problem.level_values(empty), 0,
+                            float("nan"), float("nan"), time.perf_counter() - start, seed,
+                            "\n".join(lines))
         if res is not None and res.value is not None:
             best = res.edges
         bound = min(res.bound if res is not None else float("inf"), lp_cap)
@@ -454,8 +496,7 @@ def solve_mip(
     if proven < len(problem.levels):
         gap = relative_gap(values[proven], bound)
     if problem.stable and problem.blocking_pairs(best):
-        status = Status.UNKNOWN  # the MIP does not model stability (cpsat does)
-        say("mip: the allocation has blocking pairs; this model does not hold stability "
-            "(strategy cpsat does)")
+        status = Status.UNKNOWN  # no stable allocation in time (the empty one blocks)
+        say("mip: no stable allocation found in time; the answer has blocking pairs")
     return Solution("mip", best, status, values, proven, bound, gap,
                     time.perf_counter() - start, seed, "\n".join(lines))

@@ -1,5 +1,6 @@
-"""stability = "student-stable": cpsat finds the best allocation without a blocking pair, as the
-audit counts them; checked by enumeration on tiny seasons, and against deferred acceptance."""
+"""stability = "student-stable": cpsat and mip find the best allocation without a blocking
+pair, as the audit counts them; checked by enumeration on tiny seasons, and against deferred
+acceptance."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from matcher.api import solve
@@ -32,14 +34,15 @@ def best_stable(season) -> tuple | None:
     return best
 
 
+@pytest.mark.parametrize("strategy", ["cpsat", "mip"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seasons())
-def test_student_stable_matches_enumeration(spec: dict) -> None:
+@given(spec=seasons())
+def test_student_stable_matches_enumeration(strategy: str, spec: dict) -> None:
     spec = {**spec, "policy": spec["policy"].replace(
         "[constraints]\n", '[constraints]\nstability = "student-stable"\n')}
     with tempfile.TemporaryDirectory() as tmp:
         season = load_season(_write(spec, Path(tmp)))
-        alloc = solve(season, time_limit=20)
+        alloc = solve(season, strategy=strategy, time_limit=20)
         want = best_stable(season)
         if want is None:
             assert alloc.metrics["status"] == "infeasible"

@@ -131,16 +131,57 @@ def test_lp_first_finds_what_the_mip_alone_finds(seed: int, budget: int, spend: 
     assert not p.violations(first.edges)
 
 
-def test_mip_never_calls_an_unstable_allocation_optimal() -> None:
-    # One seat; the slot ranks agent 0 first, but the `local` level prefers agent 1. The MIP
-    # does not model stability: its answer (agent 1) has a blocking pair and is not optimal.
+def test_mip_holds_stability() -> None:
+    # One seat; the slot ranks agent 0 first, but the `local` level prefers agent 1. Agent 1
+    # there would leave the blocking pair (agent 0, slot 0): the stable optimum is agent 0,
+    # though the LP (which knows nothing of stability) and a greedy start both take agent 1.
     ranking = Ranking(option_slot=[0], option_start=[1], option_span=[1], slot_capacity=[1],
                       edge_student_rank=[1, 1], edge_slot_rank=[1, 2], agent_priority=[1, 2])
     p = Problem(2, 1, [0, 1], [0, 0], levels=[Level("placed", [1, 1]), Level("local", [0, 1])],
                 rows=SparseRows.from_lists([[0, 1]]), rhs=[1], ranking=ranking, stable=True)
     sol = solve(p, "mip", time_limit=10)
-    assert sol.edges.tolist() == [1] and p.blocking_pairs(sol.edges) == [(0, 0)]
-    assert sol.status == Status.UNKNOWN and "blocking pairs" in sol.log
+    assert sol.status == Status.OPTIMAL and sol.edges.tolist() == [0]
+    assert sol.objective == (1, 0) and not p.violations(sol.edges)
+
+
+def test_mip_reports_a_stable_problem_without_a_stable_allocation_infeasible() -> None:
+    # Agent 0 ranks slot 0 first; slot 0 (one seat) is an order class of minimum 2 that only
+    # agent 0 can join, so it never opens: agent 0, unplaced or at slot 1, always blocks with
+    # slot 0 (room in it). No stable allocation exists.
+    ranking = Ranking(option_slot=[0, 1], option_start=[1, 1], option_span=[1, 1],
+                      slot_capacity=[1, 1], edge_student_rank=[1, 2], edge_slot_rank=[1, 1],
+                      agent_priority=[1])
+    p = Problem(1, 2, [0, 0], [0, 1], levels=[Level("placed", [1, 1])],
+                rows=SparseRows.from_lists([[0], [1]]), rhs=[1, 1],
+                groups=SparseRows.from_lists([[0]]), group_min=[2], ranking=ranking,
+                stable=True)
+    assert solve(p, "cpsat", time_limit=10).status == Status.INFEASIBLE
+    sol = solve(p, "mip", time_limit=10)
+    assert sol.status == Status.INFEASIBLE and len(sol.edges) == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mip_and_cpsat_agree_on_stable_problems(data: st.DataObject) -> None:
+    n_agents, n_opt, ea, eo = draw_edges(data.draw, 6, 3)
+    m = len(ea)
+    ranking = Ranking(option_slot=list(range(n_opt)), option_start=[1] * n_opt,
+                      option_span=[1] * n_opt,
+                      slot_capacity=[data.draw(st.integers(0, 2)) for _ in range(n_opt)],
+                      edge_student_rank=[data.draw(st.integers(1, 3)) for _ in range(m)],
+                      edge_slot_rank=[data.draw(st.integers(1, 3)) for _ in range(m)],
+                      agent_priority=list(range(1, n_agents + 1)))
+    p = Problem(n_agents, n_opt, ea, eo,
+                levels=[Level("placed", np.ones(m)),
+                        Level("local", [data.draw(st.integers(0, 1)) for _ in range(m)])],
+                rows=SparseRows.from_lists([[e for e in range(m) if eo[e] == o]
+                                            for o in range(n_opt)]),
+                rhs=ranking.slot_capacity, ranking=ranking, stable=True)
+    mip = solve(p, "mip", time_limit=10)
+    reference = solve(p, "cpsat", time_limit=10)
+    assert mip.status == reference.status
+    if reference.status == Status.OPTIMAL:
+        assert mip.objective == reference.objective and not p.violations(mip.edges)
 
 
 def test_mip_starts_from_the_flow_at_scale(monkeypatch: pytest.MonkeyPatch) -> None:
