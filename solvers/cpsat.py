@@ -24,6 +24,7 @@ from solvers.problem import Level, Problem
 from solvers.registry import register
 from solvers.repair import EdgeRows, fill
 from solvers.solution import Solution, Status, relative_gap
+from solvers.stability import agent_slot_pairs
 
 __all__ = ["build_model", "solve_cpsat"]
 
@@ -63,7 +64,7 @@ class _Model:
         self.cover_vars = self._add_covers()
         self._add_priorities(ptr)
         if problem.stable:
-            self._add_stability(ptr)
+            self._add_stability()
 
     def _add_rows(self) -> None:
         p, m, x = self.problem, self.model, self.x
@@ -120,12 +121,11 @@ class _Model:
                     break
                 m.add_bool_or(x[lo:hi]).only_enforce_if(z)
 
-    def _add_stability(self, agent_ptr: np.ndarray) -> None:
+    def _add_stability(self) -> None:
         """No blocking pair: every (agent, slot) pair has the agent placed at a slot it ranks at
         least as high, or the slot full in every option and holding nobody it ranks lower."""
         p, m, x = self.problem, self.model, self.x
         r = p.ranking
-        edge_slot = r.option_slot[p.edge_option]
         members: dict[tuple[int, int], list[int]] = {}
         for e, o in enumerate(p.edge_option):
             t, s0, d = int(r.option_slot[o]), int(r.option_start[o]), int(r.option_span[o])
@@ -153,20 +153,12 @@ class _Model:
                     m.add_bool_or([is_full(t, q) for q in range(s0, s0 + d)]).only_enforce_if(nr)
             return no_room[t]
 
-        by_slot = {t: np.flatnonzero(edge_slot == t) for t in np.unique(edge_slot)}
-        for a in range(p.n_agents):
-            lo, hi = int(agent_ptr[a]), int(agent_ptr[a + 1])
-            own = np.arange(lo, hi)
-            for t in np.unique(edge_slot[lo:hi]):
-                e0 = lo + int(np.flatnonzero(edge_slot[lo:hi] == t)[0])
-                better = own[r.edge_student_rank[own] <= r.edge_student_rank[e0]]
-                holders = by_slot[int(t)]
-                worse = holders[r.edge_slot_rank[holders] > r.edge_slot_rank[e0]]
-                z = m.new_bool_var(f"held{a}_{t}")
-                m.add_bool_or([*(x[e] for e in better), z])
-                if len(worse):
-                    m.add(sum(x[e] for e in worse) == 0).only_enforce_if(z)
-                m.add_implication(z, slot_full(int(t)))
+        for a, t, better, worse in agent_slot_pairs(p):
+            z = m.new_bool_var(f"held{a}_{t}")
+            m.add_bool_or([*(x[e] for e in better), z])
+            if len(worse):
+                m.add(sum(x[e] for e in worse) == 0).only_enforce_if(z)
+            m.add_implication(z, slot_full(t))
 
     def expr(self, level: Level) -> cp_model.LinearExpr:
         nz = np.flatnonzero(level.weights)

@@ -11,13 +11,14 @@ ranked lower).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from solvers.problem import Problem
 
-__all__ = ["StabilityRows", "stability_rows"]
+__all__ = ["StabilityRows", "agent_slot_pairs", "stability_rows"]
 
 Row = tuple[np.ndarray, np.ndarray, float, float]  # columns, coefficients, lower, upper
 
@@ -49,6 +50,28 @@ class StabilityRows:
         for j, better in enumerate(self.held_better):
             out[base + j] = float(not x[better].any())
         return out
+
+
+def agent_slot_pairs(problem: Problem) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """Every (agent, slot) pair the agent has an edge to, with the agent's edges it ranks at
+    least as high as that slot and the slot's edges to agents the slot ranks below it: the
+    pair blocks unless one of the first is chosen, or the slot is full and none of the second
+    is."""
+    p = problem
+    r = p.ranking
+    if r is None:
+        raise ValueError("stability needs both sides' ranks (ranking)")
+    edge_slot = r.option_slot[p.edge_option]
+    holders = {int(t): np.flatnonzero(edge_slot == t) for t in np.unique(edge_slot)}
+    ptr = p.agent_ptr
+    for a in range(p.n_agents):
+        lo, hi = int(ptr[a]), int(ptr[a + 1])
+        own = np.arange(lo, hi)
+        for t in np.unique(edge_slot[lo:hi]):
+            e0 = lo + int(np.flatnonzero(edge_slot[lo:hi] == t)[0])
+            better = own[r.edge_student_rank[own] <= r.edge_student_rank[e0]]
+            held = holders[int(t)]
+            yield a, int(t), better, held[r.edge_slot_rank[held] > r.edge_slot_rank[e0]]
 
 
 def stability_rows(problem: Problem, base: int) -> StabilityRows:
@@ -92,28 +115,19 @@ def stability_rows(problem: Problem, base: int) -> StabilityRows:
         # no room => this option has a full period: sum(full) - no_room >= 0
         rows.append((np.r_[full0 + np.asarray(fulls), slot0 + slot].astype(np.int64),
                      np.r_[np.ones(len(fulls)), -1.0], 0.0, np.inf))
-    holders = {int(t): np.flatnonzero(edge_slot == t) for t in slots}
     held_better: list[np.ndarray] = []
-    ptr = p.agent_ptr
-    for a in range(p.n_agents):
-        lo, hi = int(ptr[a]), int(ptr[a + 1])
-        own = np.arange(lo, hi)
-        for t in np.unique(edge_slot[lo:hi]):
-            e0 = lo + int(np.flatnonzero(edge_slot[lo:hi] == t)[0])
-            better = own[r.edge_student_rank[own] <= r.edge_student_rank[e0]]
-            worse = holders[int(t)][r.edge_slot_rank[holders[int(t)]] > r.edge_slot_rank[e0]]
-            z = held0 + len(held_better)
-            held_better.append(better)
-            # placed as high, or held out: sum(better) + held >= 1
-            rows.append((np.r_[better, z].astype(np.int64), np.ones(len(better) + 1),
-                         1.0, np.inf))
-            if len(worse):  # held out => nobody ranked lower holds it
-                rows.append((np.r_[worse, z].astype(np.int64),
-                             np.r_[np.ones(len(worse)), float(len(worse))],
-                             -np.inf, float(len(worse))))
-            # held out => the slot has no room
-            rows.append((np.array([z, slot0 + slot_col[int(t)]], dtype=np.int64),
-                         np.array([1.0, -1.0]), -np.inf, 0.0))
+    for _, t, better, worse in agent_slot_pairs(p):
+        z = held0 + len(held_better)
+        held_better.append(better)
+        # placed as high, or held out: sum(better) + held >= 1
+        rows.append((np.r_[better, z].astype(np.int64), np.ones(len(better) + 1), 1.0, np.inf))
+        if len(worse):  # held out => nobody ranked lower holds it
+            rows.append((np.r_[worse, z].astype(np.int64),
+                         np.r_[np.ones(len(worse)), float(len(worse))],
+                         -np.inf, float(len(worse))))
+        # held out => the slot has no room
+        rows.append((np.array([z, slot0 + slot_col[t]], dtype=np.int64),
+                     np.array([1.0, -1.0]), -np.inf, 0.0))
     return StabilityRows(n_full + n_slot + len(held_better), rows,
                          [np.asarray(m, dtype=np.int64) for m in full_members],
                          np.asarray(full_cap, dtype=np.int64),
