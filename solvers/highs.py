@@ -469,7 +469,7 @@ def solve_mip(
         else:
             remaining = deadline - time.perf_counter()
             res = m.run(k, remaining, seed, best) if m.has_time(deadline) else None
-        if res is not None and res.infeasible:
+        if res is not None and res.infeasible and problem.stable:
             say("no stable allocation meets every other rule of the season")
             empty = np.zeros(0, dtype=np.int64)
             return Solution("mip", empty, Status.INFEASIBLE, problem.level_values(empty), 0,
