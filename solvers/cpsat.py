@@ -197,9 +197,7 @@ def _tighten(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int,
     built.model.add(expr <= int(problem.bound_cap(k, relax.value)))
     if incumbent is None:
         return 0
-    step = problem.level_steps[k]
-    units = (relax.value - np.abs(relax.reduced_cost)) / step
-    worst = np.floor(units + 1e-6 * np.maximum(1.0, np.abs(units))) * step
+    worst = problem.bound_caps(k, relax.value - np.abs(relax.reduced_cost))
     drop = np.flatnonzero((relax.x < 1e-6) & (worst < incumbent))
     for e in drop:
         built.model.add(built.x[e] == 0)
@@ -258,13 +256,6 @@ def _topped_up(problem: Problem, edges: np.ndarray, fixed: int, built: _Model) -
     x[edges] = True
     fill(problem, x, weight, built.edge_rows)
     return np.flatnonzero(x)
-
-
-def _infeasible(problem: Problem, start: float, seed: int, lines: list[str]) -> Solution:
-    empty = np.zeros(0, dtype=np.int64)
-    return Solution("cpsat", empty, Status.INFEASIBLE, problem.level_values(empty), 0,
-                    float("nan"), float("nan"), time.perf_counter() - start, seed,
-                    "\n".join(lines), {})
 
 
 def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hint: np.ndarray,
@@ -499,7 +490,8 @@ def solve_cpsat(
         value = problem.level_values(best)[k]
         if status == cp_model.INFEASIBLE and problem.stable:
             on_log("no stable allocation meets every other rule of the season")
-            return _infeasible(problem, start, seed, lines)
+            return Solution.infeasible("cpsat", problem, time.perf_counter() - start, seed,
+                                           "\n".join(lines))
         if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
             raise RuntimeError(f"CP-SAT answers status {status} (infeasible or invalid): "
                                "the empty allocation is always feasible, so the model is broken")

@@ -12,13 +12,14 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
+from numpy.typing import ArrayLike
 
 from solvers.lp import LPBound, round_down, settle_groups_and_priorities
 from solvers.problem import Problem, lexicographic_priority
@@ -87,15 +88,15 @@ class LevelResult:
     infeasible: bool = False
 
 
-def _add_rows(h: highspy.Highs, rows: list[tuple[np.ndarray, np.ndarray, float, float]]
+def _add_rows(h: highspy.Highs, rows: Sequence[tuple[ArrayLike, ArrayLike, float, float]]
               ) -> None:
-    """Add rows (columns, coefficients, lower, upper) to `h` in one call."""
+    """Add rows (columns, coefficients, lower, upper; infinite sides free) to `h` at once."""
     if not rows:
         return
     lengths = np.array([len(r[0]) for r in rows])
     starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int32)
-    index = np.concatenate([r[0] for r in rows]).astype(np.int32)
-    value = np.concatenate([r[1] for r in rows]).astype(float)
+    index = np.concatenate([np.asarray(r[0]) for r in rows]).astype(np.int32)
+    value = np.concatenate([np.asarray(r[1], dtype=float) for r in rows])
     lower = np.array([r[2] for r in rows], dtype=float)
     upper = np.array([r[3] for r in rows], dtype=float)
     h.addRows(len(rows), np.where(np.isinf(lower), -INF, lower),
@@ -158,8 +159,7 @@ class MipModel:
             for a in agents:
                 lo, hi = int(ptr[a]), int(ptr[a + 1])
                 rows.append(([z, *range(lo, hi)], [1.0] + [-1.0] * (hi - lo), -INF, 0.0))
-        for idx, val, lo, hi in rows:
-            h.addRow(lo, hi, len(idx), np.asarray(idx, dtype=np.int32), np.asarray(val))
+        _add_rows(h, rows)
         self.stability: StabilityRows | None = None
         if side_rows and p.stable:  # no blocking pair: its own binaries and rows
             self.stability = stab = stability_rows(p, self.ncol)
@@ -471,10 +471,8 @@ def solve_mip(
             res = m.run(k, remaining, seed, best) if m.has_time(deadline) else None
         if res is not None and res.infeasible and problem.stable:
             say("no stable allocation meets every other rule of the season")
-            empty = np.zeros(0, dtype=np.int64)
-            return Solution("mip", empty, Status.INFEASIBLE, problem.level_values(empty), 0,
-                            float("nan"), float("nan"), time.perf_counter() - start, seed,
-                            "\n".join(lines))
+            return Solution.infeasible("mip", problem, time.perf_counter() - start, seed,
+                                       "\n".join(lines))
         if res is not None and res.value is not None:
             best = res.edges
         bound = min(res.bound if res is not None else float("inf"), lp_cap)

@@ -256,11 +256,16 @@ class Problem:
         """The best value on level k an allocation can have when `bound` bounds it: `bound`
         rounded down to a multiple of `level_steps[k]`, with a relative tolerance of 1e-6 for
         floating point. A level is proven when an allocation reaches it."""
-        if not np.isfinite(bound):
-            return float(bound)
+        return float(self.bound_caps(k, np.array([bound], dtype=float))[0])
+
+    def bound_caps(self, k: int, bounds: np.ndarray) -> np.ndarray:
+        """`bound_cap` of every entry of `bounds` (infinite ones stay as they are)."""
         step = self.level_steps[k]
-        units = bound / step
-        return float(np.floor(units + 1e-6 * max(1.0, abs(units))) * step)
+        units = np.asarray(bounds, dtype=float) / step
+        finite = np.isfinite(units)
+        out = units.copy()
+        out[finite] = np.floor(units[finite] + 1e-6 * np.maximum(1.0, np.abs(units[finite])))
+        return out * step
 
     @property
     def agent_ptr(self) -> np.ndarray:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from solvers.problem import Problem
 
 __all__ = ["Solution", "Status", "relative_gap"]
 
@@ -46,6 +50,15 @@ class Solution:
     seed: int = 0
     log: str = ""
     info: dict = field(default_factory=dict)
+
+    @classmethod
+    def infeasible(cls, strategy: str, problem: Problem, runtime_s: float, seed: int,
+                   log: str) -> Solution:
+        """The answer when no allocation meets every rule (only a stable problem can have
+        none): no edges, no bound."""
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(strategy, empty, Status.INFEASIBLE, problem.level_values(empty), 0,
+                   float("nan"), float("nan"), runtime_s, seed, log, {})
 
     def __post_init__(self) -> None:
         edges = np.ascontiguousarray(np.sort(np.asarray(self.edges, dtype=np.int64)))
