@@ -287,6 +287,15 @@ class Problem:
         best = np.maximum.reduceat(level.weights, ptr[has]) if len(has) else np.zeros(0)
         return int(np.maximum(best, 0).sum()) + max(level.cover_weight, 0) * self.coverable
 
+    def level_floor(self, k: int) -> int:
+        """A value on level k no allocation can fall below: each agent's worst negative weight
+        (an agent takes one edge or none), and every cover counted when its weight is negative."""
+        level = self.levels[k]
+        ptr = self.agent_ptr
+        has = np.flatnonzero(np.diff(ptr) > 0)
+        worst = np.minimum.reduceat(level.weights, ptr[has]) if len(has) else np.zeros(0)
+        return int(np.minimum(worst, 0).sum()) + min(level.cover_weight, 0) * self.coverable
+
     def closed_edges(self, rhs: np.ndarray | None = None) -> np.ndarray:
         """Mask of the edges no feasible allocation can choose: one that alone passes a row's
         right-hand side (`rhs` in place of the problem's, when given), or a member of an order

@@ -125,7 +125,7 @@ def test_run_within_holds_the_rest_at_zero_and_then_frees_it() -> None:
 def test_lp_first_finds_what_the_mip_alone_finds(seed: int, budget: int, spend: bool) -> None:
     p = knapsack_problem(seed, 8, 4, 2, 2, budget, spend)
     first = solve_mip(p, time_limit=10)
-    alone = solve_mip(p, time_limit=10, lp_first=False)
+    alone = solve_mip(p, time_limit=10, lp_first=False, blocks=False)
     assert first.status == Status.OPTIMAL and alone.status == Status.OPTIMAL
     assert first.objective == alone.objective
     assert not p.violations(first.edges)
@@ -191,7 +191,7 @@ def test_mip_starts_from_the_flow_at_scale(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(highs_module, "FLOW_START_EDGES", 10)
     sol = solve_mip(p, time_limit=20)
     assert "flow start" in sol.log and not p.violations(sol.edges)
-    reference = solve_mip(p, time_limit=20, lp_first=False)
+    reference = solve_mip(p, time_limit=20, lp_first=False, blocks=False)
     assert reference.status == Status.OPTIMAL
     assert sol.objective[:sol.proven] == reference.objective[:sol.proven]
     if sol.proven < len(p.levels):
