@@ -19,6 +19,7 @@ from ortools.sat.python import cp_model
 from solvers.colgen import ColumnLP
 from solvers.flow import lexicographic_priority, solve_flow
 from solvers.highs import LevelResult, MipModel
+from solvers.level_block import LevelBlock, level_block
 from solvers.lp import round_down
 from solvers.problem import Level, Problem
 from solvers.registry import register
@@ -260,12 +261,14 @@ def _topped_up(problem: Problem, edges: np.ndarray, fixed: int, built: _Model) -
 
 def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hint: np.ndarray,
           fixed: list[int], time_limit: float, seed: int, workers: int, params: dict | None,
-          log: Callable[[str], None] | None, groups: set[int]
+          log: Callable[[str], None] | None, groups: set[int], block: LevelBlock | None = None
           ) -> tuple[int, np.ndarray | None, float, LevelResult | None]:
     """CP-SAT and HiGHS on the same level at once, from the same hint; the first to prove the
     level optimal stops the other. Both C++ solvers release the GIL, so they share the cores.
     HiGHS gets no more than a second past the time limit to come back. `groups`, the order
-    classes HiGHS needed on earlier levels, are modelled from the start and updated."""
+    classes HiGHS needed on earlier levels, are modelled from the start and updated. With
+    `block`, HiGHS solves the levels of the block as one (`MipModel.run`): its answer is the
+    block's, and proving it proves them all."""
     deadline = time.perf_counter() + time_limit + 1.0
     mip = MipModel(problem)
     for g in sorted(groups):
@@ -279,7 +282,7 @@ def _race(built: _Model, expr: cp_model.LinearExpr, problem: Problem, k: int, hi
 
     def highs() -> None:
         try:
-            out["res"] = mip.run(k, time_limit, seed, hint)
+            out["res"] = mip.run(k, time_limit, seed, hint, block)
         except Exception as exc:  # a HiGHS failure must not lose CP-SAT's answer
             out["error"] = exc
             return
@@ -417,7 +420,9 @@ def solve_cpsat(
         on_log(f"level {problem.levels[k].name}: LP bound {relax.value:.6g} ({why})")
         return problem.bound_cap(k, relax.value)
 
-    for k, level in enumerate(problem.levels):
+    k = 0
+    while k < len(problem.levels):
+        level = problem.levels[k]
         expr = built.expr(level)
         remaining = deadline - time.perf_counter()
         if remaining <= 0.01 or (k > 0 and lp_model is not None and remaining <= tail):
@@ -464,12 +469,14 @@ def solve_cpsat(
         # the search keeps the tail for an LP bound, on this level should it stay unproven
         # (when it had none) or on the next should the time run out
         search_time = max(0.01, remaining - tail) if lp_model is not None else remaining
+        block = None
         if problem.level_values(best)[k] >= lp_cap:  # the LP stage proved it: no search
             status, found, bound, res = cp_model.OPTIMAL, best, lp_cap, None
         elif prove_with_mip:
+            block = level_block(problem, k)
             status, found, bound, res = _race(built, expr, problem, k, best, fixed_values,
                                               search_time, seed, workers, params,
-                                              on_log if log else None, mip_groups)
+                                              on_log if log else None, mip_groups, block)
         else:
             if deterministic:  # what is left of the deterministic time, over all levels
                 left = time_limit - det_used
@@ -495,6 +502,27 @@ def solve_cpsat(
         if status == cp_model.INFEASIBLE or status == cp_model.MODEL_INVALID:
             raise RuntimeError(f"CP-SAT answers status {status} (infeasible or invalid): "
                                "the empty allocation is always feasible, so the model is broken")
+        if block is not None and res is not None and res.optimal:  # HiGHS proved the block
+            values = problem.level_values(res.edges)
+            on_log(f"levels {level.name} to {problem.levels[block.last].name}: HiGHS proved "
+                   f"them as one MIP, values {values[k:block.last + 1]}")
+            best = res.edges
+            for j in range(k, block.last + 1):
+                built.model.add(built.expr(problem.levels[j]) >= values[j])
+                fixed_values.append(values[j])
+                if lp_model is not None:
+                    lp_model.fix_level(j, values[j])
+                if stage is not None:
+                    stage.fix_level(j, values[j])
+            proven += block.last + 1 - k
+            bound = float(values[block.last])
+            best = _topped_up(problem, best, proven, built)
+            k = block.last + 1
+            continue
+        if block is not None and res is not None:  # the block's bound bounds level k
+            res = LevelResult(res.edges, problem.level_values(res.edges)[k]
+                              if res.value is not None else None, block.first_cap(res.bound),
+                              False)
         if res is not None:
             on_log(f"level {level.name}: HiGHS value {res.value}, bound {res.bound:.6g}, "
                    f"proven {res.optimal}")
@@ -517,6 +545,7 @@ def solve_cpsat(
             proven += 1
             bound = float(value)
             best = _topped_up(problem, best, proven, built)
+            k += 1
             continue
         best = _topped_up(problem, best, proven, built)
         if relax is None:

@@ -117,3 +117,19 @@ def test_a_block_out_of_time_still_bounds_its_first_level(monkeypatch: pytest.Mo
     assert sol.status == Status.FEASIBLE and sol.proven == 0
     assert sol.bound >= reference.objective[0]
     assert not p.violations(sol.edges)
+
+
+def test_cpsat_takes_a_block_highs_proves_in_its_race(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With CP-SAT finding nothing, HiGHS' block in the race proves both levels at once."""
+    from ortools.sat.python import cp_model
+
+    import solvers.cpsat as cpsat_module
+
+    p = knapsack_problem(11, 12, 4, 2, 3, 60, True)
+    reference = solve_mip(p, time_limit=10, blocks=False)
+    monkeypatch.setattr(cpsat_module, "_run",
+                        lambda *args, **kwargs: (cp_model.UNKNOWN, None, float("inf")))
+    sol = cpsat_module.solve_cpsat(p, time_limit=10, lp=False)
+    assert sol.status == Status.OPTIMAL and sol.proven == 2
+    assert sol.objective == reference.objective
+    assert "as one MIP" in sol.log and not p.violations(sol.edges)

@@ -180,7 +180,9 @@ def test_cpsat_bounds_the_level_it_had_no_time_for_by_its_lp(monkeypatch) -> Non
         return out
 
     monkeypatch.setattr(cpsat_module, "_race", slow_race)
-    # and the LP stage proves nothing, so that the first level goes to the race
+    # and the LP stage proves nothing, so that the first level goes to the race, alone (a
+    # block would prove the second level with it)
+    monkeypatch.setattr(cpsat_module, "level_block", lambda problem, k: None)
     monkeypatch.setattr(cpsat_module.MipModel, "lp_stage",
                         lambda self, lp, k, best, deadline, seed: (best, float("inf"), None,
                                                                    "stage skipped"))
