@@ -29,7 +29,7 @@ from solvers.lp import round_down
 from solvers.network import Network, build_network
 from solvers.problem import Problem, lexicographic_priority
 from solvers.registry import register
-from solvers.repair import EdgeRows, fill, repair
+from solvers.repair import EdgeRows, economise, fill, repair
 from solvers.sample import sample_prices
 from solvers.solution import Solution, Status, relative_gap
 
@@ -59,6 +59,8 @@ _ROUNDS_SHARE = 0.3  # of a level's time, for the subgradient rounds when the LP
 LP_ITERATIONS = 2_000_000  # simplex iterations of the LP by columns in deterministic mode
 _LP_SECONDS_PER_MILLION = 4.8  # see lp_seconds
 _FINISH_SECONDS_PER_EDGE = 1e-6  # rounding and filling the LP's point: 1.3 s at 2.5M edges
+_ECONOMY_SECONDS_PER_EDGE = 1.5e-6  # `economise` and a fill: 15.5 s at 12.9M edges, 1.3 s at
+# 2.5M
 
 
 class _Flow:
@@ -228,6 +230,10 @@ def solve_flow(
         if lp_on and best_vals[k] < p.bound_cap(k, bound):
             best, best_vals, bound = _by_columns(p, k, lp, best, best_vals, bound, prio, er,
                                                  cover_first, deadline, deterministic, say)
+        if best_vals[k] < p.bound_cap(k, bound) and (
+                deterministic or
+                deadline - time.perf_counter() > _ECONOMY_SECONDS_PER_EDGE * p.n_edges):
+            best, best_vals = _economised(p, k, best, best_vals, prio, er, cover_first, say)
         cap = p.bound_cap(k, bound)
         if best_vals[k] >= cap:
             fixed.append(best_vals[k])
@@ -376,6 +382,26 @@ def _by_columns(p: Problem, k: int, lp: ColumnLP, best: np.ndarray,
     say(f"level {p.levels[k].name}: LP by columns {relax.value:.6g} with {len(lp.cols)} "
         f"columns in {time.perf_counter() - t0:.2f} s; rounded {vals[k]}")
     return best, best_vals, min(bound, relax.value)
+
+
+def _economised(p: Problem, k: int, best: np.ndarray, best_vals: tuple[int, ...],
+                prio: np.ndarray, er: EdgeRows, cover_first: np.ndarray,
+                say: Callable[[str], None]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """`best` with placed agents moved to cheaper edges (`economise`) and the budget freed
+    filled again, when that is better: at 500,000 students, after one flow round, 1,900
+    moves let the fill place 1,400 more students (326,226 to 327,624)."""
+    x = np.zeros(p.n_edges, dtype=bool)
+    x[best] = True
+    moves = economise(p, x, er, k)
+    if not moves:
+        return best, best_vals
+    fill(p, x, prio, er, cover_first)
+    vals = p.level_values(np.flatnonzero(x))
+    say(f"level {p.levels[k].name}: {moves} agents moved to cheaper edges, then filled: "
+        f"{vals[k]} (before {best_vals[k]})")
+    if vals > best_vals:
+        return np.flatnonzero(x), vals
+    return best, best_vals
 
 
 def _negative_share(p: Problem, ties: np.ndarray) -> float:

@@ -9,13 +9,15 @@ priorities; then `fill` adds the best edges of unplaced agents while every row h
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from solvers.lp import settle_groups_and_priorities
 from solvers.problem import Problem
 
-__all__ = ["EdgeRows", "fill", "repair"]
+__all__ = ["EdgeRows", "economise", "fill", "repair"]
 
 _MAX_PASSES = 60
+_ECONOMY_PASSES = 5  # passes of `economise`
 
 
 class EdgeRows:
@@ -112,6 +114,126 @@ def fill(problem: Problem, x: np.ndarray, weight: np.ndarray, er: EdgeRows,
         np.subtract.at(slack, rows[ok[pos]], coefs[ok[pos]])
         prio.placed(p.edge_agent[take])
     return _fill_one_by_one(p, x, weight, bonus, useful, er, slack, placed, prio)
+
+
+def economise(problem: Problem, x: np.ndarray, er: EdgeRows, keep: int,
+              passes: int = _ECONOMY_PASSES) -> int:
+    """Move placed agents to a cheaper edge of their own, in place: one that takes no more
+    from any budget (row with a coefficient other than 1) and less from one, lowers none of
+    levels 0..`keep`, and fits in the room its rows have (with what the old edge frees). An
+    order class keeps its minimum and only open ones are joined; a cover is never left and
+    a priority trigger never joined. A fill afterwards can spend what was freed on
+    agents left out: after one flow round at 500,000 students the budgets are spent, and
+    6,800 placed students have a cheaper edge that still fits. Returns the moves made."""
+    p = problem
+    rows = p.rows
+    if not len(rows) or not x.any():
+        return 0
+    owner = rows.owner()
+    budget = np.zeros(len(rows), dtype=bool)
+    budget[owner[rows.coef != 1]] = True
+    if not budget.any():
+        return 0
+    b_index = np.cumsum(budget) - 1  # budget row -> its column in `spend`
+    entry_budget = budget[er.row]
+    spend_total = np.bincount(er.edge[entry_budget], weights=er.coef[entry_budget].astype(float),
+                              minlength=p.n_edges)
+    # an edge may leave an order class while the class keeps its minimum, and join one that
+    # is open; covers are never left (a level may count them), priority triggers never joined
+    memberships = np.bincount(p.groups.index, minlength=p.n_edges)
+    group_of = np.full(p.n_edges, -1, dtype=np.int64)
+    group_of[p.groups.index] = p.groups.owner()
+    in_group = group_of >= 0
+    no_leave = memberships > 1
+    no_leave[p.covers.index] = True
+    no_join = memberships > 1
+    no_join[p.priority_triggers.index] = True
+    spend = sp.csr_matrix((er.coef[entry_budget].astype(float),
+                           (er.edge[entry_budget], b_index[er.row[entry_budget]])),
+                          shape=(p.n_edges, int(budget.sum())))
+    n_rows = len(rows)
+    moves = 0
+    for _ in range(passes):
+        current = np.full(p.n_agents, -1, dtype=np.int64)
+        chosen = np.flatnonzero(x)
+        current[p.edge_agent[chosen]] = chosen
+        movable = np.zeros(p.n_agents, dtype=bool)
+        movable[p.edge_agent[chosen]] = (spend_total[chosen] > 0) & ~no_leave[chosen]
+        members = np.bincount(group_of[chosen][group_of[chosen] >= 0],
+                              minlength=len(p.groups))
+        quota = np.where(members >= p.group_min, members - p.group_min, 0)
+        closed = (members == 0) & (p.group_min > 1)
+        shut = no_join.copy()
+        shut[in_group] |= closed[group_of[in_group]]
+        new = np.flatnonzero(movable[p.edge_agent] & ~shut & ~x)
+        old = current[p.edge_agent[new]]
+        ok = spend_total[new] < spend_total[old]
+        for k in range(keep + 1):
+            w = p.levels[k].weights
+            ok &= w[new] >= w[old]
+        new, old = new[ok], old[ok]
+        if not len(new):
+            break
+        worse = (spend[new] - spend[old]).max(axis=1).toarray().ravel() > 0
+        new, old = new[~worse], old[~worse]
+        # room: every row of the new edge, net of what the old edge frees in the same row
+        slack = p.rhs - er.loads(x)
+        lens = er.ptr[new + 1] - er.ptr[new]
+        pair = np.repeat(np.arange(len(new)), lens)
+        mem = np.repeat(er.ptr[new], lens) + (np.arange(int(lens.sum()))
+                                               - np.repeat(np.cumsum(lens) - lens, lens))
+        r, c = er.row[mem], er.coef[mem]
+        o_lens = er.ptr[old + 1] - er.ptr[old]
+        o_mem = np.repeat(er.ptr[old], o_lens) + (np.arange(int(o_lens.sum()))
+                                                   - np.repeat(np.cumsum(o_lens) - o_lens,
+                                                               o_lens))
+        o_key = np.repeat(np.arange(len(old)), o_lens) * n_rows + er.row[o_mem]
+        order = np.argsort(o_key)
+        o_key, o_coef = o_key[order], er.coef[o_mem][order]
+        key = pair * n_rows + r
+        at = np.minimum(np.searchsorted(o_key, key), max(len(o_key) - 1, 0))
+        freed = np.where(len(o_key) and (o_key[at] == key), o_coef[at], 0) if len(o_key) \
+            else np.zeros(len(key), dtype=np.int64)
+        need = c - freed
+        fits = np.ones(len(new), dtype=bool)
+        np.logical_and.at(fits, pair, need <= slack[r])
+        # one move per agent, the largest saving first; rows take moves while they have room
+        saving = spend_total[old] - spend_total[new]
+        cand = np.flatnonzero(fits)
+        if not len(cand):
+            break
+        cand = cand[np.lexsort((new[cand], -saving[cand], p.edge_agent[new[cand]]))]
+        cand = cand[np.r_[True, p.edge_agent[new[cand[1:]]] != p.edge_agent[new[cand[:-1]]]]]
+        cand = cand[np.lexsort((new[cand], -saving[cand]))]
+        rank = np.full(len(new), -1, dtype=np.int64)
+        rank[cand] = np.arange(len(cand))
+        sel = rank[pair] >= 0
+        e_pos, e_row, e_need = rank[pair[sel]], r[sel], np.maximum(need[sel], 0)
+        by_row = np.lexsort((e_pos, e_row))
+        r_sorted, n_sorted = e_row[by_row], e_need[by_row]
+        csum = np.cumsum(n_sorted)
+        start = np.r_[0, np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1]
+        base = np.repeat(csum[start] - n_sorted[start], np.diff(np.r_[start, len(csum)]))
+        room = np.ones(len(e_pos), dtype=bool)
+        room[by_row] = (csum - base) <= slack[r_sorted]
+        take = np.ones(len(cand), dtype=bool)
+        np.logical_and.at(take, e_pos, room)
+        # an order class loses no more members than it has above its minimum
+        leaving = take & (group_of[old[cand]] >= 0) & (group_of[new[cand]] != group_of[old[cand]])
+        if leaving.any():
+            pos = np.flatnonzero(leaving)
+            g = group_of[old[cand[pos]]]
+            by_group = np.lexsort((pos, g))
+            g_sorted = g[by_group]
+            nth = np.arange(len(pos)) - np.searchsorted(g_sorted, g_sorted)
+            take[pos[by_group[nth >= quota[g_sorted]]]] = False
+        if not take.any():
+            break
+        moved = cand[take]
+        x[old[moved]] = False
+        x[new[moved]] = True
+        moves += len(moved)
+    return moves
 
 
 def _fill_one_by_one(p: Problem, x: np.ndarray, weight: np.ndarray, bonus: np.ndarray,
