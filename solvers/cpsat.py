@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 
 from solvers.colgen import ColumnLP
 from solvers.flow import lexicographic_priority, solve_flow
-from solvers.highs import LevelResult, MipModel
+from solvers.highs import LevelResult, MipModel, rens_pays
 from solvers.level_block import LevelBlock, level_block
 from solvers.lp import round_down
 from solvers.problem import Level, Problem
@@ -438,7 +438,8 @@ def solve_cpsat(
                 stage = MipModel(problem)
                 for j, v in enumerate(fixed_values):
                     stage.fix_level(j, v)
-            best, lp_cap, relax, line = stage.lp_stage(lp_model, k, best, deadline - tail, seed)
+            best, lp_cap, relax, line = stage.lp_stage(lp_model, k, best, deadline - tail, seed,
+                                                       rens_pays(problem, k, True))
             on_log(f"level {level.name}: {line}")
         elif lp:
             if lp_model is None:

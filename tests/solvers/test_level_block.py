@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solvers import Level, Problem, SparseRows
-from solvers.highs import solve_mip
+from solvers.highs import rens_pays, solve_mip
 from solvers.level_block import LevelBlock, level_block
 from solvers.solution import Status
 
@@ -133,3 +133,11 @@ def test_cpsat_takes_a_block_highs_proves_in_its_race(monkeypatch: pytest.Monkey
     assert sol.status == Status.OPTIMAL and sol.proven == 2
     assert sol.objective == reference.objective
     assert "as one MIP" in sol.log and not p.violations(sol.edges)
+
+
+def test_rens_is_left_out_only_on_a_weighted_level_a_block_follows() -> None:
+    p = _three_levels()  # `placed` counts, `pref` and `-spend` weigh
+    assert rens_pays(p, 0, True)  # a count: RENS often proves it
+    assert not rens_pays(p, 1, True)  # weighted, and the block `pref` + `-spend` follows
+    assert rens_pays(p, 1, False)  # no blocks: RENS gives the level's MIP its start
+    assert rens_pays(p, 2, True)  # the last level has no block after it

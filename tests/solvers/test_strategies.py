@@ -184,8 +184,8 @@ def test_cpsat_bounds_the_level_it_had_no_time_for_by_its_lp(monkeypatch) -> Non
     # block would prove the second level with it)
     monkeypatch.setattr(cpsat_module, "level_block", lambda problem, k: None)
     monkeypatch.setattr(cpsat_module.MipModel, "lp_stage",
-                        lambda self, lp, k, best, deadline, seed: (best, float("inf"), None,
-                                                                   "stage skipped"))
+                        lambda self, lp, k, best, deadline, seed, rens=True: (
+                            best, float("inf"), None, "stage skipped"))
     sol = solve(p, "cpsat", time_limit=limit)
     assert sol.proven == 1 and "local: LP bound" in sol.log and "no time to search" in sol.log
     assert not p.violations(sol.edges)
