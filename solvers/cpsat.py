@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 from solvers.colgen import ColumnLP
 from solvers.flow import lexicographic_priority, solve_flow
 from solvers.highs import LevelResult, MipModel, rens_pays
-from solvers.level_block import LevelBlock, level_block
+from solvers.level_block import LevelBlock, counting, level_block
 from solvers.lp import round_down
 from solvers.problem import Level, Problem
 from solvers.registry import register
@@ -474,7 +474,9 @@ def solve_cpsat(
         if problem.level_values(best)[k] >= lp_cap:  # the LP stage proved it: no search
             status, found, bound, res = cp_model.OPTIMAL, best, lp_cap, None
         elif prove_with_mip:
-            block = level_block(problem, k)
+            # HiGHS races on a block only from a weighted level: a count is closed quickly on
+            # its own (the sample: 0.6 s against 1.3 s with `placed` in a block)
+            block = None if counting(problem, k) else level_block(problem, k)
             status, found, bound, res = _race(built, expr, problem, k, best, fixed_values,
                                               search_time, seed, workers, params,
                                               on_log if log else None, mip_groups, block)

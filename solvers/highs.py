@@ -21,7 +21,7 @@ import highspy
 import numpy as np
 from numpy.typing import ArrayLike
 
-from solvers.level_block import LevelBlock, level_block
+from solvers.level_block import LevelBlock, counting, level_block
 from solvers.lp import LPBound, round_down, settle_groups_and_priorities
 from solvers.problem import Problem, lexicographic_priority
 from solvers.registry import register
@@ -424,9 +424,7 @@ def rens_pays(problem: Problem, k: int, blocks: bool) -> bool:
     generated city seasons of 1,000 to 3,000 students, RENS proved four of the five counting
     levels whose rounded LP point fell short, and none of the six weighted ones (0.2-0.5 s
     each); skipping it there takes 2,000 students from 2.0 s to 1.7 s (median of 7 runs)."""
-    level = problem.levels[k]
-    counts = bool(np.isin(level.weights, (0, 1)).all()) and level.cover_weight in (0, 1)
-    return counts or not blocks or level_block(problem, k) is None
+    return counting(problem, k) or not blocks or level_block(problem, k) is None
 
 
 def _value(values: Sequence[int], k: int, block: LevelBlock | None) -> int:

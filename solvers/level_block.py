@@ -18,7 +18,7 @@ import numpy as np
 
 from solvers.problem import Problem
 
-__all__ = ["BLOCK_SPAN", "LevelBlock", "level_block"]
+__all__ = ["BLOCK_SPAN", "LevelBlock", "counting", "level_block"]
 
 BLOCK_SPAN = 2**40  # at most this many values of a block's objective: exact in a double, and
 # well inside what HiGHS' tolerances resolve (a bound within 0.25 of an integer is that integer)
@@ -86,3 +86,10 @@ def level_block(problem: Problem, first: int, span: int = BLOCK_SPAN) -> LevelBl
         cover += level.cover_weight // steps[i] * place[i]
     return LevelBlock(first, first + len(steps) - 1, weights, cover, tuple(steps),
                       tuple(place), tuple(lows))
+
+
+def counting(problem: Problem, k: int) -> bool:
+    """Whether level k counts agents (every weight, and the cover weight, 0 or 1) rather than
+    weighing them: a count's LP is nearly integral and its level is often proven alone."""
+    level = problem.levels[k]
+    return bool(np.isin(level.weights, (0, 1)).all()) and level.cover_weight in (0, 1)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from solvers import Level, Problem, SparseRows
 from solvers.highs import rens_pays, solve_mip
-from solvers.level_block import LevelBlock, level_block
+from solvers.level_block import LevelBlock, counting, level_block
 from solvers.solution import Status
 
 from .problems import knapsack_problem
@@ -120,12 +120,17 @@ def test_a_block_out_of_time_still_bounds_its_first_level(monkeypatch: pytest.Mo
 
 
 def test_cpsat_takes_a_block_highs_proves_in_its_race(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With CP-SAT finding nothing, HiGHS' block in the race proves both levels at once."""
+    """With CP-SAT finding nothing, HiGHS' block in the race proves both levels at once (a
+    weighted first level: on a count HiGHS races on the level alone)."""
     from ortools.sat.python import cp_model
 
     import solvers.cpsat as cpsat_module
 
-    p = knapsack_problem(11, 12, 4, 2, 3, 60, True)
+    base = knapsack_problem(11, 12, 4, 2, 3, 60, True)
+    weights = np.random.default_rng(11).integers(2, 6, base.n_edges)
+    p = Problem(base.n_agents, base.n_options, base.edge_agent, base.edge_option,
+                levels=[Level("preference", weights), base.levels[1]], rows=base.rows,
+                rhs=base.rhs)
     reference = solve_mip(p, time_limit=10, blocks=False)
     monkeypatch.setattr(cpsat_module, "_run",
                         lambda *args, **kwargs: (cp_model.UNKNOWN, None, float("inf")))
@@ -141,3 +146,8 @@ def test_rens_is_left_out_only_on_a_weighted_level_a_block_follows() -> None:
     assert not rens_pays(p, 1, True)  # weighted, and the block `pref` + `-spend` follows
     assert rens_pays(p, 1, False)  # no blocks: RENS gives the level's MIP its start
     assert rens_pays(p, 2, True)  # the last level has no block after it
+
+
+def test_counting_levels() -> None:
+    p = _three_levels()
+    assert [counting(p, k) for k in range(3)] == [True, False, False]
