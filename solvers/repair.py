@@ -34,6 +34,15 @@ class EdgeRows:
         self.owner = owner
         self.problem = problem
 
+    def entries(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The row entries of `edges`, edge by edge: (position in `edges`, entry index into
+        `row`, `coef`)."""
+        lens = self.ptr[edges + 1] - self.ptr[edges]
+        pos = np.repeat(np.arange(len(edges)), lens)
+        mem = np.repeat(self.ptr[edges], lens) + (np.arange(int(lens.sum()))
+                                                   - np.repeat(np.cumsum(lens) - lens, lens))
+        return pos, mem
+
     def loads(self, x: np.ndarray) -> np.ndarray:
         """Left-hand side of every row at the 0/1 point `x` (a bool mask over edges)."""
         rows = self.problem.rows
@@ -91,21 +100,10 @@ def fill(problem: Problem, x: np.ndarray, weight: np.ndarray, er: EdgeRows,
         order = idx[np.lexsort((idx, -weight[idx], -bonus[idx]))]
         _, first_pos = np.unique(p.edge_agent[order], return_index=True)
         chosen = order[np.sort(first_pos)]  # one proposal per agent, in priority order
-        lens = er.ptr[chosen + 1] - er.ptr[chosen]
-        pos = np.repeat(np.arange(len(chosen)), lens)
-        mem = np.repeat(er.ptr[chosen], lens) + (np.arange(int(lens.sum()))
-                                                  - np.repeat(np.cumsum(lens) - lens, lens))
+        pos, mem = er.entries(chosen)
         rows, coefs = er.row[mem], er.coef[mem]
-        fits = np.ones(len(mem), dtype=bool)
-        if len(mem):
-            by_row = np.lexsort((pos, rows))
-            r_sorted, c_sorted = rows[by_row], coefs[by_row]
-            csum = np.cumsum(c_sorted)
-            start = np.r_[0, np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1]
-            base = np.repeat(csum[start] - c_sorted[start], np.diff(np.r_[start, len(csum)]))
-            fits[by_row] = (csum - base) <= slack[r_sorted]
         ok = np.ones(len(chosen), dtype=bool)
-        np.logical_and.at(ok, pos, fits)
+        np.logical_and.at(ok, pos, _first_come(pos, rows, coefs, slack))
         if not ok.any():
             break
         take = chosen[ok]
@@ -151,7 +149,6 @@ def economise(problem: Problem, x: np.ndarray, er: EdgeRows, keep: int,
     spend = sp.csr_matrix((er.coef[entry_budget].astype(float),
                            (er.edge[entry_budget], b_index[er.row[entry_budget]])),
                           shape=(p.n_edges, int(budget.sum())))
-    n_rows = len(rows)
     moves = 0
     for _ in range(passes):
         current = np.full(p.n_agents, -1, dtype=np.int64)
@@ -178,23 +175,9 @@ def economise(problem: Problem, x: np.ndarray, er: EdgeRows, keep: int,
         new, old = new[~worse], old[~worse]
         # room: every row of the new edge, net of what the old edge frees in the same row
         slack = p.rhs - er.loads(x)
-        lens = er.ptr[new + 1] - er.ptr[new]
-        pair = np.repeat(np.arange(len(new)), lens)
-        mem = np.repeat(er.ptr[new], lens) + (np.arange(int(lens.sum()))
-                                               - np.repeat(np.cumsum(lens) - lens, lens))
-        r, c = er.row[mem], er.coef[mem]
-        o_lens = er.ptr[old + 1] - er.ptr[old]
-        o_mem = np.repeat(er.ptr[old], o_lens) + (np.arange(int(o_lens.sum()))
-                                                   - np.repeat(np.cumsum(o_lens) - o_lens,
-                                                               o_lens))
-        o_key = np.repeat(np.arange(len(old)), o_lens) * n_rows + er.row[o_mem]
-        order = np.argsort(o_key)
-        o_key, o_coef = o_key[order], er.coef[o_mem][order]
-        key = pair * n_rows + r
-        at = np.minimum(np.searchsorted(o_key, key), max(len(o_key) - 1, 0))
-        freed = np.where(len(o_key) and (o_key[at] == key), o_coef[at], 0) if len(o_key) \
-            else np.zeros(len(key), dtype=np.int64)
-        need = c - freed
+        pair, mem = er.entries(new)
+        r = er.row[mem]
+        need = er.coef[mem] - _freed(er, old, pair, r)
         fits = np.ones(len(new), dtype=bool)
         np.logical_and.at(fits, pair, need <= slack[r])
         # one move per agent, the largest saving first; rows take moves while they have room
@@ -208,16 +191,9 @@ def economise(problem: Problem, x: np.ndarray, er: EdgeRows, keep: int,
         rank = np.full(len(new), -1, dtype=np.int64)
         rank[cand] = np.arange(len(cand))
         sel = rank[pair] >= 0
-        e_pos, e_row, e_need = rank[pair[sel]], r[sel], np.maximum(need[sel], 0)
-        by_row = np.lexsort((e_pos, e_row))
-        r_sorted, n_sorted = e_row[by_row], e_need[by_row]
-        csum = np.cumsum(n_sorted)
-        start = np.r_[0, np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1]
-        base = np.repeat(csum[start] - n_sorted[start], np.diff(np.r_[start, len(csum)]))
-        room = np.ones(len(e_pos), dtype=bool)
-        room[by_row] = (csum - base) <= slack[r_sorted]
         take = np.ones(len(cand), dtype=bool)
-        np.logical_and.at(take, e_pos, room)
+        np.logical_and.at(take, rank[pair[sel]],
+                          _first_come(rank[pair[sel]], r[sel], np.maximum(need[sel], 0), slack))
         # an order class loses no more members than it has above its minimum
         leaving = take & (group_of[old[cand]] >= 0) & (group_of[new[cand]] != group_of[old[cand]])
         if leaving.any():
@@ -234,6 +210,37 @@ def economise(problem: Problem, x: np.ndarray, er: EdgeRows, keep: int,
         x[new[moved]] = True
         moves += len(moved)
     return moves
+
+
+def _first_come(pos: np.ndarray, rows: np.ndarray, amounts: np.ndarray, slack: np.ndarray
+                ) -> np.ndarray:
+    """Per entry (proposal `pos`, row, amount): whether its row still has room for it when
+    every row serves its entries in the order of `pos`, counting all those before it."""
+    fits = np.ones(len(pos), dtype=bool)
+    if not len(pos):
+        return fits
+    by_row = np.lexsort((pos, rows))
+    r_sorted, a_sorted = rows[by_row], amounts[by_row]
+    csum = np.cumsum(a_sorted)
+    start = np.r_[0, np.flatnonzero(r_sorted[1:] != r_sorted[:-1]) + 1]
+    base = np.repeat(csum[start] - a_sorted[start], np.diff(np.r_[start, len(csum)]))
+    fits[by_row] = (csum - base) <= slack[r_sorted]
+    return fits
+
+
+def _freed(er: EdgeRows, old: np.ndarray, pair: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """What `old[pair]` takes from each row of `rows` (0 where it is not in it): the room a
+    move frees in the rows its new edge shares with its old one."""
+    o_pos, o_mem = er.entries(old)
+    n_rows = len(er.problem.rows)
+    o_key = o_pos * n_rows + er.row[o_mem]
+    order = np.argsort(o_key)
+    o_key, o_coef = o_key[order], er.coef[o_mem][order]
+    if not len(o_key):
+        return np.zeros(len(rows), dtype=np.int64)
+    key = pair * n_rows + rows
+    at = np.minimum(np.searchsorted(o_key, key), len(o_key) - 1)
+    return np.where(o_key[at] == key, o_coef[at], 0)
 
 
 def _fill_one_by_one(p: Problem, x: np.ndarray, weight: np.ndarray, bonus: np.ndarray,
