@@ -406,12 +406,7 @@ def _economised(p: Problem, k: int, best: np.ndarray, best_vals: tuple[int, ...]
 
 def _negative_share(p: Problem, ties: np.ndarray) -> float:
     """How far below zero the tie-breaking terms can pull a whole allocation."""
-    if not p.n_edges:
-        return 0.0
-    ptr = p.agent_ptr
-    has = np.flatnonzero(np.diff(ptr) > 0)
-    lows = np.minimum.reduceat(ties, ptr[has])
-    return float(-np.minimum(lows, 0.0).sum())
+    return float(-np.minimum(p.per_agent(np.minimum, ties), 0.0).sum())
 
 
 def _cover_edges(p: Problem) -> np.ndarray:

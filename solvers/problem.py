@@ -278,22 +278,25 @@ class Problem:
         covered = self.covered(chosen)
         return tuple(int(lv.weights @ x) + lv.cover_weight * covered for lv in self.levels)
 
+    def per_agent(self, reduce: np.ufunc, values: np.ndarray) -> np.ndarray:
+        """`values` (one per edge) reduced over each agent's edges with `reduce`
+        (`np.maximum`, `np.minimum`), for the agents that have edges."""
+        ptr = self.agent_ptr
+        has = np.flatnonzero(np.diff(ptr) > 0)
+        return reduce.reduceat(values, ptr[has]) if len(has) else np.zeros(0, values.dtype)
+
     def level_ceiling(self, k: int) -> int:
         """A bound on level k no allocation can pass: each agent's best positive weight, and
         every cover that has an edge covered. For a level whose search never started."""
         level = self.levels[k]
-        ptr = self.agent_ptr
-        has = np.flatnonzero(np.diff(ptr) > 0)
-        best = np.maximum.reduceat(level.weights, ptr[has]) if len(has) else np.zeros(0)
+        best = self.per_agent(np.maximum, level.weights)
         return int(np.maximum(best, 0).sum()) + max(level.cover_weight, 0) * self.coverable
 
     def level_floor(self, k: int) -> int:
         """A value on level k no allocation can fall below: each agent's worst negative weight
         (an agent takes one edge or none), and every cover counted when its weight is negative."""
         level = self.levels[k]
-        ptr = self.agent_ptr
-        has = np.flatnonzero(np.diff(ptr) > 0)
-        worst = np.minimum.reduceat(level.weights, ptr[has]) if len(has) else np.zeros(0)
+        worst = self.per_agent(np.minimum, level.weights)
         return int(np.minimum(worst, 0).sum()) + min(level.cover_weight, 0) * self.coverable
 
     def closed_edges(self, rhs: np.ndarray | None = None) -> np.ndarray:
