@@ -32,7 +32,8 @@ from solvers.stability import StabilityRows, stability_rows
 if TYPE_CHECKING:  # colgen builds on this module's HiGHS helpers
     from solvers.colgen import ColumnLP
 
-__all__ = ["LevelResult", "MipModel", "rens_pays", "set_time_limit", "solve_mip"]
+__all__ = ["LevelResult", "MipModel", "first_level", "rens_pays", "set_time_limit",
+           "solve_mip"]
 
 INF = highspy.kHighsInf
 FLOW_START_EDGES = 100_000  # from this size on, without a hint, the flow's allocation is the
@@ -252,7 +253,7 @@ class MipModel:
         values = p.level_values(out)
         if p.violations(out) or any(values[j] < v for j, v in self.held):
             return None
-        return out, values[k] if block is None else block.value(values)
+        return out, _value(values, k, block)
 
     def start_from(self, edges: np.ndarray) -> None:
         """Hand HiGHS a feasible allocation as its incumbent (MIP start)."""
@@ -418,13 +419,26 @@ class MipModel:
         return edges, value
 
 
-def rens_pays(problem: Problem, k: int, blocks: bool) -> bool:
+def rens_pays(problem: Problem, k: int, block: LevelBlock | None) -> bool:
     """Whether the LP stage of level k should try its RENS sub-MIP: always, except on a level
-    that weighs its edges (not a 0/1 count) when a block MIP from it follows anyway. On the six
-    generated city seasons of 1,000 to 3,000 students, RENS proved four of the five counting
-    levels whose rounded LP point fell short, and none of the six weighted ones (0.2-0.5 s
-    each); skipping it there takes 2,000 students from 2.0 s to 1.7 s (median of 7 runs)."""
-    return counting(problem, k) or not blocks or level_block(problem, k) is None
+    that weighs its edges (not a 0/1 count) when a block MIP from it (`block`) follows anyway.
+    On the six generated city seasons of 1,000 to 3,000 students, RENS proved four of the five
+    counting levels whose rounded LP point fell short, and none of the six weighted ones
+    (0.2-0.5 s each); skipping it there takes 2,000 students from 2.0 s to 1.7 s (median of
+    7 runs)."""
+    return counting(problem, k) or block is None
+
+
+def first_level(problem: Problem, k: int, block: LevelBlock, res: LevelResult,
+                edges: np.ndarray | None) -> LevelResult:
+    """A block's answer `res` read as an answer on its first level k: `edges` (an allocation,
+    or None for none), their value on level k, the bound the block's bound puts on level k
+    (`LevelBlock.first_cap`), and proven when the value meets it."""
+    bound = block.first_cap(res.bound)
+    if edges is None:
+        return LevelResult(np.zeros(0, dtype=np.int64), None, bound, False)
+    value = problem.level_values(edges)[k]
+    return LevelResult(edges, value, bound, value >= bound)
 
 
 def _value(values: Sequence[int], k: int, block: LevelBlock | None) -> int:
@@ -499,17 +513,18 @@ def solve_mip(
     k = 0
     while k < len(problem.levels):
         level = problem.levels[k]
+        candidate = level_block(problem, k) if blocks else None  # the block a MIP would solve
         lp_cap = float("inf")
         if lp is not None and deadline - time.perf_counter() > 0.05:
             best, lp_cap, _, line = m.lp_stage(lp, k, best, deadline, seed,
-                                               rens_pays(problem, k, blocks))
+                                               rens_pays(problem, k, candidate))
             say(f"level {level.name}: {line}")
         value = problem.level_values(best)[k]
         block = None
         if value >= lp_cap and not (problem.stable and problem.blocking_pairs(best)):
             res = LevelResult(best, value, lp_cap, True)  # the LP proves it: no MIP
         else:
-            block = level_block(problem, k) if blocks else None
+            block = candidate
             remaining = deadline - time.perf_counter()
             res = m.run(k, remaining, seed, best, block) if m.has_time(deadline) else None
         if res is not None and res.infeasible and problem.stable:
@@ -531,8 +546,7 @@ def solve_mip(
             k = block.last + 1
             continue
         if block is not None and res is not None:  # the block's bound bounds its first level
-            first_cap = block.first_cap(res.bound)
-            res = LevelResult(best, values[k], first_cap, values[k] >= first_cap)
+            res = first_level(problem, k, block, res, best)
         bound = min(res.bound if res is not None else float("inf"), lp_cap)
         if not np.isfinite(bound):
             bound = float(problem.level_ceiling(k))

@@ -142,10 +142,10 @@ def test_cpsat_takes_a_block_highs_proves_in_its_race(monkeypatch: pytest.Monkey
 
 def test_rens_is_left_out_only_on_a_weighted_level_a_block_follows() -> None:
     p = _three_levels()  # `placed` counts, `pref` and `-spend` weigh
-    assert rens_pays(p, 0, True)  # a count: RENS often proves it
-    assert not rens_pays(p, 1, True)  # weighted, and the block `pref` + `-spend` follows
-    assert rens_pays(p, 1, False)  # no blocks: RENS gives the level's MIP its start
-    assert rens_pays(p, 2, True)  # the last level has no block after it
+    assert rens_pays(p, 0, level_block(p, 0))  # a count: RENS often proves it
+    assert not rens_pays(p, 1, level_block(p, 1))  # weighted, the block `pref` + `-spend` follows
+    assert rens_pays(p, 1, None)  # no blocks: RENS gives the level's MIP its start
+    assert rens_pays(p, 2, level_block(p, 2))  # the last level has no block after it
 
 
 def test_counting_levels() -> None:
