@@ -221,6 +221,14 @@ class Problem:
         return len(self.edge_agent)
 
     @cached_property
+    def knapsack_rows(self) -> np.ndarray:
+        """Mask of the packing rows with a coefficient other than 1: budgets, not seats."""
+        mask = np.zeros(len(self.rows), dtype=bool)
+        mask[self.rows.owner()[self.rows.coef != 1]] = True
+        mask.setflags(write=False)
+        return mask
+
+    @cached_property
     def tight_rhs(self) -> np.ndarray:
         """Every row's right-hand side rounded down to a multiple of the gcd of its coefficients.
 

@@ -127,9 +127,7 @@ def economise(problem: Problem, x: np.ndarray, er: EdgeRows, keep: int,
     rows = p.rows
     if not len(rows) or not x.any():
         return 0
-    owner = rows.owner()
-    budget = np.zeros(len(rows), dtype=bool)
-    budget[owner[rows.coef != 1]] = True
+    budget = p.knapsack_rows
     if not budget.any():
         return 0
     b_index = np.cumsum(budget) - 1  # budget row -> its column in `spend`

@@ -92,6 +92,18 @@ def test_flow_by_hand_two_periods() -> None:
     assert sol.status == "optimal" and sol.proven == 2
 
 
+def test_flow_bound_leaves_out_edges_no_allocation_can_choose() -> None:
+    """Agent 0's only edge alone passes the budget (5 > 3): no allocation takes it, so the
+    first round's bound is already 1, the optimum, worked out by hand. With that edge in the
+    flow, the first round at zero prices would take both agents and bound 2."""
+    rows = SparseRows.from_lists([[0, 1]], [[5, 2]])
+    p = Problem(n_agents=2, n_options=2, edge_agent=[0, 1], edge_option=[0, 1],
+                levels=(Level("placed", np.ones(2, dtype=np.int64)),), rows=rows,
+                rhs=np.array([3]))
+    sol = solve_flow(p, time_limit=5, iterations=1, columns=False)
+    assert sol.objective == (1,) and sol.status == "optimal" and sol.proven == 1
+
+
 @pytest.mark.parametrize("bad", [0.0, 1e-9])
 def test_flow_with_no_time_returns_a_feasible_answer(bad: float) -> None:
     p = _two_period_problem()
@@ -112,6 +124,8 @@ def test_flow_started_from_sample_prices_keeps_a_valid_bound(monkeypatch) -> Non
     prices = sample_prices(p, build_network(p), 0, [], seed=3, agents=120)
     assert prices.shape == (len(build_network(p).relaxed),) and (prices >= 0).all()
     assert prices.any()  # the sample's budgets bind: it prices something
+    seats = ~p.knapsack_rows[build_network(p).relaxed]
+    assert seats.any() and not prices[seats].any()  # seat rows keep no sample price
     monkeypatch.setattr(flow_module, "_SAMPLE_FROM", 0)
     sol = solve_flow(p, time_limit=10, seed=3)
     exact = get_strategy("mip")(p, time_limit=60)
