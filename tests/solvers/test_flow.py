@@ -104,6 +104,35 @@ def test_flow_bound_leaves_out_edges_no_allocation_can_choose() -> None:
     assert sol.objective == (1,) and sol.status == "optimal" and sol.proven == 1
 
 
+def _unpriced_budget_problem() -> Problem:
+    """Slots A and B, one seat each; a budget of 2 pays 2 for each subsidised edge: agent 0
+    (A, subsidised), agent 1 (B, unsubsidised), agent 2 (A or B, subsidised, the one the
+    preference level likes best). Worked out by hand: 2 placed at most (the two seats), with
+    agents 0 and 1, or 2 on A and 1 on B; both spend 2, so the budget's multiplier is 0."""
+    rows = SparseRows.from_lists([[0, 2], [1, 3], [0, 2, 3]], [[1, 1], [1, 1], [2, 2, 2]])
+    return Problem(n_agents=3, n_options=2, edge_agent=[0, 1, 2, 2], edge_option=[0, 1, 0, 1],
+                   levels=(Level("placed", np.ones(4, dtype=np.int64)),
+                           Level("preference", np.array([1, 1, 2, 3]))),
+                   rows=rows, rhs=np.array([1, 1, 2]))
+
+
+def test_flow_spends_an_unpriced_budget_only_where_the_level_gains(monkeypatch) -> None:
+    """At zero prices the preference alone would pick agent 0 on A and agent 2 on B (4 spent
+    of 2): the repair then drops agent 0 and nobody else fits A (1 placed). A budget at its
+    least price makes the flow spend it only where the count gains: 2 placed, proven in the
+    first round."""
+    import solvers.flow as flow_module
+
+    p = _unpriced_budget_problem()
+    sol = solve_flow(p, time_limit=5, iterations=1, columns=False)
+    assert not p.violations(sol.edges)
+    assert sol.objective[0] == 2 and sol.proven >= 1
+    monkeypatch.setattr(flow_module, "_budget_floor",
+                        lambda p, net, tie: np.zeros(len(net.relaxed)))
+    worse = solve_flow(p, time_limit=5, iterations=1, columns=False)
+    assert worse.objective[0] == 1 and worse.proven == 0  # the case the floor is for
+
+
 @pytest.mark.parametrize("bad", [0.0, 1e-9])
 def test_flow_with_no_time_returns_a_feasible_answer(bad: float) -> None:
     p = _two_period_problem()
