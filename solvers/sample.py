@@ -1,12 +1,13 @@
 """First multipliers for the Lagrangian from a random sample of the agents.
 
-The LP relaxation of a season with a tenth of its students, every right-hand side scaled by the
-same fraction, prices budgets and shared capacities much as the whole season's LP does, at a
-small fraction of its cost. Its row duals start the subgradient rounds of `solvers.flow` near
-where they would end, instead of at zero. Smaller samples price worse: a slot of capacity 3
-holds 0.06 of a seat in a 2 % sample, and at 100,000 students a 2 % or 5 % sample left the first
-round 4 % from its bound where a 10 % sample leaves it 0.7 %. Only a starting point: every
-bound the flow reports is computed by the flow itself.
+The LP relaxation of a season with a tenth of its students (`SAMPLE_MAX` at most), every
+right-hand side scaled by the same fraction, prices budgets much as the whole season's LP does,
+at a small fraction of its cost. Its budget duals start the subgradient rounds of
+`solvers.flow` near where they would end, instead of at zero. Smaller samples price worse: a
+slot of capacity 3 holds 0.06 of a seat in a 2 % sample, and at 100,000 students a 2 % or 5 %
+sample left the first round 4 % from its bound where a 10 % sample leaves it 0.7 % (figures
+from when every row kept its sample price). Only a starting point: every bound the flow
+reports is computed by the flow itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ __all__ = ["sample_prices", "sample_row_prices"]
 SAMPLE_SHARE = 0.1  # of the agents, in the sample: at 100,000 students a 10 % sample's prices
 # give a first round 0.7 % from its bound, a 2 % or 5 % sample's 4 %
 SAMPLE_MIN = 2_000  # agents in the sample at least (all of them in a smaller season)
+SAMPLE_MAX = 30_000  # agents in the sample at most: only its budget prices are used, and at
+# 500,000 students samples of 25,000-50,000 price them alike (seeds 1-3), but the LP of 50,000
+# takes 81 s to converge, of 30,000 35 s; cut short, it priced them worse (bound 333,339
+# instead of 331,732). 20,000 left one budget unpriced
 KNAPSACK_SHADE = 0.9  # budgets' share of their right-hand side in the sample: at 100,000
 # students, seed 1, unshaded budgets got no price and the first round ended 3.8 % from its
 # bound; shaded, 0.5 % (seeds 0-3 all price them)
@@ -55,7 +60,7 @@ def sample_row_prices(problem: Problem, level: int, seed: int, agents: int | Non
     sample's prices favour: from a greedy start alone its rounds are slow to converge."""
     p = problem
     if agents is None:
-        agents = int(max(SAMPLE_MIN, SAMPLE_SHARE * p.n_agents))
+        agents = int(min(max(SAMPLE_MIN, SAMPLE_SHARE * p.n_agents), SAMPLE_MAX))
     agents = min(agents, p.n_agents)
     if not agents or not len(p.rows) or not p.n_edges:
         return np.zeros(len(p.rows))
