@@ -6,8 +6,11 @@ the earlier levels held at their optimum are priced into the edge costs with mul
 round solves one min-cost flow: its value plus the priced right-hand sides is an upper bound on
 the level (weak duality, whatever the multipliers), and its flow, repaired to full feasibility
 and filled greedily (`solvers.repair`), is an allocation. Subgradient steps (Polyak, with the
-best allocation as target) move the multipliers. Order-class minimums, priority pairs and
-covers are left out of the bound, which only loosens it, and enforced by the repair.
+best allocation as target) move the multipliers. A budget never costs less than a little more
+than the tie-breaking terms (`_budget_floor`), so that a budget priced at 0 is still spent only
+where the level gains; edges no allocation can choose get no arc. Order-class minimums,
+priority pairs and covers are left out of the bound, which only loosens it, and enforced by
+the repair.
 
 A level is proven when the best allocation reaches the bound's floor; the next level is then
 solved with this one held at its value. A level not proven stops the descent, and its gap is

@@ -50,7 +50,6 @@ def sample_prices(problem: Problem, net: Network, level: int, fixed: list[int], 
     return price[net.relaxed] * net.scale  # per unit of the network's scaled rows
 
 
-
 def sample_row_prices(problem: Problem, level: int, seed: int, agents: int | None = None,
                       time_limit: float = 30.0) -> np.ndarray:
     """A price for every packing row of `problem` (zeros when the sample's LP fails): the row
