@@ -31,6 +31,13 @@ def test_tight_rhs_rounds_each_row_down_to_a_multiple_of_its_gcd() -> None:
         p.tight_rhs[0] = 0  # read-only, like every array of a Problem
 
 
+def test_knapsack_rows_are_the_rows_with_a_coefficient_other_than_1() -> None:
+    p = _budgets()
+    assert p.knapsack_rows.tolist() == [True, True, False, False]  # budgets, seats, empty
+    with pytest.raises(ValueError):
+        p.knapsack_rows[2] = True
+
+
 def test_level_steps_and_bound_cap() -> None:
     p = _budgets()
     assert p.level_steps == (1, 10_000)
