@@ -50,10 +50,9 @@ _PATIENCE = 4  # rounds without a lower estimate before the step halves
 _PROBE = 0.03  # quick rounds' extra price on the relaxed rows
 _THETA_WARM = 0.25  # first step factor when the multipliers start from good prices
 _SAMPLE_FROM = 5_000  # from this many agents the first multipliers come from a sample's LP
-_SAMPLE_SHARE = 0.3  # of the time limit, at most, for that LP (76 s at 500,000 students). A
-# sample's LP cut short at about 44 s once gave a better first round there (331,080 placed with
-# seeds 1 and 2, against 326,226-326,703 from the converged LP's prices), but cut at 41 s it
-# gave 326,219 with a bound 1.2 % looser: the effect is the luck of where it stops
+_SAMPLE_SHARE = 0.3  # of the time limit, at most, for that LP (69 s of `matcher solve`'s 300 s
+# at 500,000 students, where its 30,000-agent sample converges in about 35 s; cut short, a
+# sample prices the budgets worse: 0.648 % instead of 0.042 % there)
 _ARC_SECONDS = 8e-6  # a round's time per edge, measured on a 2-core machine (100 s at 12.9M
 # edges, 16 s at 2.5M, 1.7 s at 0.5M): the first guess
 _FILL_SECONDS_PER_EDGE = 1.5e-6  # a repair or a greedy fill (3.3 s at 2.5M edges)
